@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Notification(models.Model):
+    """An item in a user's in-app inbox."""
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications", verbose_name=_("接收人")
+    )
+    kind = models.CharField(_("类别"), max_length=40, blank=True)
+    title = models.CharField(_("标题"), max_length=200)
+    body = models.TextField(_("内容"), blank=True)
+    url = models.CharField(_("链接"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("时间"), auto_now_add=True, db_index=True)
+    read_at = models.DateTimeField(_("已读时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("通知")
+        verbose_name_plural = _("通知")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["recipient", "read_at"], name="notification_unread_idx")]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Delivery(models.Model):
+    """One attempt to deliver a notification outside the app (e-mail, SMS)."""
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", _("电子邮件")
+        SMS = "sms", _("短信")
+
+    class Status(models.TextChoices):
+        SENT = "sent", _("已发送")
+        FAILED = "failed", _("失败")
+        SKIPPED = "skipped", _("无地址")
+
+    notification = models.ForeignKey(Notification, on_delete=models.CASCADE, related_name="deliveries")
+    channel = models.CharField(_("渠道"), max_length=10, choices=Channel.choices)
+    address = models.CharField(_("地址"), max_length=200, blank=True)
+    status = models.CharField(_("状态"), max_length=10, choices=Status.choices)
+    error = models.TextField(_("错误"), blank=True)
+    created_at = models.DateTimeField(_("时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("投递记录")
+        verbose_name_plural = _("投递记录")
+        ordering = ["-created_at"]

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from django.test import Client
+
+from jiedao.core.models import User
+from tests.world import World, build_world, load_world
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):  # type: ignore[no-untyped-def]
+    """Build the persona world once; each test runs in a transaction rolled back after it."""
+    with django_db_blocker.unblock():
+        if not User.objects.filter(username="leader").exists():
+            build_world()
+
+
+@pytest.fixture
+def world(db: None) -> World:
+    if not User.objects.filter(username="leader").exists():  # flushed by a transactional test
+        return build_world()
+    return load_world()
+
+
+@pytest.fixture
+def tx_world(transactional_db: None) -> World:
+    """For tests that need real commits (on_commit hooks, several connections): rebuilt after the flush."""
+    if not User.objects.filter(username="leader").exists():
+        return build_world()
+    return load_world()
+
+
+@pytest.fixture
+def client_for(world: World) -> Callable[[str], Client]:
+    """A logged-in test client for a persona (force_login: no password round-trip, no lockout)."""
+
+    def make(username: str) -> Client:
+        client = Client()
+        client.force_login(world[username])
+        return client
+
+    return make

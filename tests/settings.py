@@ -1,0 +1,23 @@
+"""Test settings: the real settings, with a fixed secret and a fast password hasher."""
+
+import os
+
+os.environ.setdefault("JIEDAO_DEBUG", "0")
+os.environ.setdefault("JIEDAO_SECRET_KEY", "test-only-secret-key-for-the-jiedao-suite-0123456789abcdef")
+os.environ.setdefault("JIEDAO_ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
+os.environ.setdefault("JIEDAO_FIELD_KEY", "test-only-field-key-0123456789")
+os.environ.setdefault("JIEDAO_SECURE_SSL_REDIRECT", "0")
+os.environ.setdefault("JIEDAO_SMS_BACKEND", "jiedao.notifications.sms.MemorySMSBackend")
+os.environ.setdefault("JIEDAO_EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
+
+from jiedao.settings import *  # noqa: E402,F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+SESSION_COOKIE_SECURE = False
+CSRF_COOKIE_SECURE = False
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+AXES_ENABLED = True
