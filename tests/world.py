@@ -47,10 +47,11 @@ class World:
 
 
 def _unit(parent: OrgUnit | None, kind: str, code: str, name: str, **extra: object) -> OrgUnit:
+    fields = {"kind": kind, "code": code, "name": name, **extra}
     if parent is None:
-        return OrgUnit.add_root(kind=kind, code=code, name=name, **extra)
+        return OrgUnit.objects.add_root(fields)
     parent.refresh_from_db()
-    return parent.add_child(kind=kind, code=code, name=name, **extra)
+    return OrgUnit.objects.add_child(parent, fields)
 
 
 def build_world() -> World:

@@ -9,3 +9,7 @@ class CoreConfig(AppConfig):
 
     def ready(self) -> None:
         from jiedao.core import signals  # noqa: F401
+        from jiedao.core.navigation import NavItem, register, requires
+
+        register(NavItem("home", _("我的待办"), "home", "checklist", 0, lambda user: user.is_authenticated))
+        register(NavItem("org", _("组织架构"), "core:org_tree", "sitemap", 10, requires("org.view")))

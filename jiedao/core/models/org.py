@@ -44,7 +44,9 @@ class OrgUnit(MP_Node):
 
     steplen = 4
     alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-    node_order_by = ["sort_order", "code"]
+    # No node_order_by: a sorted insert would shift siblings' paths, and paths are copied onto scoped rows.
+    # Children are appended; only an explicit move (services.move_unit) changes a path. Siblings are shown by
+    # sort_order.
 
     kind = models.CharField(_("层级"), max_length=16, choices=Kind.choices, db_index=True)
     code = models.CharField(

@@ -1,0 +1,47 @@
+"""The module navigation: each module registers its entries with the action a user needs to see them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.urls import reverse
+from django.utils.functional import Promise
+
+from jiedao.core.permissions import can
+
+
+@dataclass(frozen=True)
+class NavItem:
+    key: str
+    label: str | Promise
+    url_name: str
+    icon: str
+    order: int
+    visible: Callable[[Any], bool]
+
+
+_ITEMS: list[NavItem] = []
+
+
+def register(item: NavItem) -> None:
+    if any(existing.key == item.key for existing in _ITEMS):
+        raise ValueError(f"navigation item {item.key!r} registered twice")
+    _ITEMS.append(item)
+    _ITEMS.sort(key=lambda i: i.order)
+
+
+def requires(action: str) -> Callable[[Any], bool]:
+    return lambda user: can(user, action)
+
+
+def items_for(user: Any, current_path: str) -> list[dict[str, Any]]:
+    result = []
+    for item in _ITEMS:
+        if not item.visible(user):
+            continue
+        url = reverse(item.url_name)
+        active = current_path == url if url == "/" else current_path.startswith(url)
+        result.append({"key": item.key, "label": item.label, "url": url, "icon": item.icon, "active": active})
+    return result

@@ -1,0 +1,189 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db.models import Count, Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+
+from jiedao.core import services, worklist
+from jiedao.core.forms import OrgUnitCreateForm, OrgUnitForm, OrgUnitMoveForm
+from jiedao.core.models import ContactCommunity, Department, Membership, OrgUnit
+from jiedao.core.permissions import can, require, scope_paths
+
+
+def visible_unit_or_404(request: HttpRequest, code: str) -> OrgUnit:
+    """The unit, if the user may see it; out-of-scope units are answered like missing ones."""
+    return get_object_or_404(OrgUnit.objects.visible_to(request.user), code=code)
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    items = worklist.items_for(request.user)
+    roots = OrgUnit.objects.visible_to(request.user).filter(
+        path__in=scope_paths(request.user, "org.view") or []
+    ) if not request.user.is_superuser else OrgUnit.get_root_nodes()
+    return render(request, "core/home.html", {"items": items, "scope_roots": list(roots)})
+
+
+def _build_tree(units: list[OrgUnit]) -> list[dict[str, Any]]:
+    """Nest a path-ordered list of units (any subset of the tree) into roots with children."""
+    nodes: dict[str, dict[str, Any]] = {}
+    roots: list[dict[str, Any]] = []
+    for unit in units:
+        node = {"unit": unit, "children": []}
+        nodes[unit.path] = node
+        parent_path = unit.path[: -OrgUnit.steplen]
+        parent = nodes.get(parent_path)
+        (parent["children"] if parent else roots).append(node)
+
+    def order(siblings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        siblings.sort(key=lambda n: (n["unit"].sort_order, n["unit"].code))
+        for n in siblings:
+            order(n["children"])
+        return siblings
+
+    return order(roots)
+
+
+@login_required
+def org_tree(request: HttpRequest) -> HttpResponse:
+    units = list(OrgUnit.objects.visible_to(request.user).order_by("path"))
+    staff_counts = dict(
+        Membership.objects.visible_to(request.user, "membership.view")
+        .filter(is_active=True)
+        .values_list("org_unit")
+        .annotate(n=Count("id"))
+    )
+    for unit in units:
+        unit.staff_count = staff_counts.get(unit.pk, 0)  # type: ignore[attr-defined]
+    q = request.GET.get("q", "").strip()
+    matches: set[str] = set()
+    if q:
+        matches = {u.path for u in units if q in u.name or q in u.short_name or u.code.startswith(q)}
+    return render(
+        request,
+        "core/org_tree.html",
+        {
+            "tree": _build_tree(units),
+            "unit_count": len(units),
+            "q": q,
+            "matches": matches,
+            "open_paths": {m[:i] for m in matches for i in range(OrgUnit.steplen, len(m), OrgUnit.steplen)},
+            "can_create": can(request.user, "org.create"),
+        },
+    )
+
+
+@login_required
+def org_unit(request: HttpRequest, code: str) -> HttpResponse:
+    unit = visible_unit_or_404(request, code)
+    user = request.user
+    children = list(
+        OrgUnit.objects.visible_to(user)
+        .filter(path__startswith=unit.path, depth=unit.depth + 1)
+        .order_by("sort_order", "code")
+    )
+    ancestors = [a for a in unit.get_ancestors() if can(user, "org.view", a)]
+    staff = (
+        Membership.objects.visible_to(user, "membership.view")
+        .filter(org_unit=unit, is_active=True)
+        .select_related("user", "department")
+        .order_by("role", "user__username")
+    )
+    departments = (
+        Department.objects.visible_to(user, "department.view").filter(org_unit=unit, is_active=True)
+        .annotate(staff_count=Count("memberships", filter=Q(memberships__is_active=True)))
+        .order_by("sort_order", "name")
+    )
+    contacts = (
+        ContactCommunity.objects.visible_to(user, "department.view")
+        .filter(org_path__startswith=unit.path)
+        .select_related("leader", "org_unit")
+        .order_by("org_path")
+    )
+    features = [
+        {"type": "Feature", "geometry": c.boundary, "properties": {"name": c.display_name, "code": c.code,
+                                                                   "url": f"/org/{c.code}/", "level": "child"}}
+        for c in children
+        if c.boundary
+    ]
+    if unit.boundary:
+        features.insert(0, {"type": "Feature", "geometry": unit.boundary,
+                            "properties": {"name": unit.display_name, "code": unit.code, "level": "self"}})
+    return render(
+        request,
+        "core/org_unit.html",
+        {
+            "unit": unit,
+            "ancestors": ancestors,
+            "children": children,
+            "staff": staff,
+            "departments": departments,
+            "contacts": contacts,
+            "geojson": {"type": "FeatureCollection", "features": features},
+            "child_population": sum(c.population or 0 for c in children),
+            "can_change": can(user, "org.change", unit),
+            "can_create": can(user, "org.create", unit) and bool(unit.allowed_child_kinds()),
+            "can_move": can(user, "org.move", unit) and unit.depth > 1,
+            "can_history": can(user, "history.view", unit),
+        },
+    )
+
+
+@login_required
+def org_unit_edit(request: HttpRequest, code: str) -> HttpResponse:
+    unit = visible_unit_or_404(request, code)
+    require(request.user, "org.change", unit)
+    form = OrgUnitForm(request.POST or None, instance=OrgUnit.objects.get(pk=unit.pk))
+    if request.method == "POST" and form.is_valid():
+        data = {f: form.cleaned_data[f] for f in OrgUnitForm.Meta.fields}
+        try:
+            unit = services.update_unit(request.user, unit, version=form.cleaned_data["version"], **data)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, _("已保存“%(name)s”。") % {"name": unit.name})
+            return redirect("core:org_unit", code=unit.code)
+    return render(request, "core/org_unit_form.html", {"unit": unit, "form": form, "mode": "edit"})
+
+
+@login_required
+def org_unit_add(request: HttpRequest, code: str) -> HttpResponse:
+    parent = visible_unit_or_404(request, code)
+    require(request.user, "org.create", parent)
+    if not parent.allowed_child_kinds():
+        messages.error(request, _("网格下不能再设立下级单元。"))
+        return redirect("core:org_unit", code=parent.code)
+    form = OrgUnitCreateForm(request.POST or None, parent=parent, instance=OrgUnit())
+    if request.method == "POST" and form.is_valid():
+        data = {f: form.cleaned_data[f] for f in OrgUnitForm.Meta.fields}
+        try:
+            unit = services.create_unit(request.user, parent, kind=form.cleaned_data["kind"], **data)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, _("已新建“%(name)s”。") % {"name": unit.name})
+            return redirect("core:org_unit", code=unit.code)
+    return render(request, "core/org_unit_form.html", {"unit": parent, "form": form, "mode": "add"})
+
+
+@login_required
+def org_unit_move(request: HttpRequest, code: str) -> HttpResponse:
+    unit = visible_unit_or_404(request, code)
+    require(request.user, "org.move", unit)
+    candidates = OrgUnit.objects.visible_to(request.user, "org.move")
+    form = OrgUnitMoveForm(request.POST or None, unit=unit, candidates=candidates)
+    if request.method == "POST" and form.is_valid():
+        try:
+            unit = services.move_unit(request.user, unit, form.cleaned_data["new_parent"])
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, _("已将“%(name)s”移到新的上级单元下。") % {"name": unit.name})
+            return redirect("core:org_unit", code=unit.code)
+    return render(request, "core/org_unit_move.html", {"unit": unit, "form": form})
