@@ -182,7 +182,10 @@ if not DEBUG:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
 
-# E-mail and SMS delivery of notifications.
+# E-mail and SMS delivery of notifications. SITE_URL (https://jiedao.example.gov.cn) makes links in them absolute.
+SITE_URL = env_str("JIEDAO_SITE_URL", "").rstrip("/")
+if SITE_URL and not SITE_URL.startswith(("http://", "https://")):
+    raise ImproperlyConfigured("Environment variable JIEDAO_SITE_URL must start with http:// or https://.")
 EMAIL_BACKEND = env_str("JIEDAO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("JIEDAO_FROM_EMAIL", "jiedao@localhost")
 EMAIL_HOST = env_str("JIEDAO_EMAIL_HOST", "localhost")

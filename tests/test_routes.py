@@ -54,6 +54,12 @@ GUARDS: dict[str, Guard] = {
     "core:org_unit_edit": Guard(kwargs=lambda w: {"code": w.community_a.code}, outsider="comm_a"),
     "core:org_unit_add": Guard(kwargs=lambda w: {"code": w.community_a.code}, outsider="leader"),
     "core:org_unit_move": Guard(kwargs=lambda w: {"code": w.grid_a.code}, outsider="leader"),
+    "core:calendar": Guard(outsider=None),
+    "core:calendar_override_add": Guard(outsider="leader"),
+    "core:calendar_override_edit": Guard(kwargs=lambda w: {"pk": _override(w).pk}, outsider="leader"),
+    "core:calendar_override_delete": Guard(kwargs=lambda w: {"pk": _override(w).pk}, outsider="leader"),
+    "core:calendar_warning_resolve": Guard(kwargs=lambda w: {"pk": _warning(w).pk}, outsider="leader",
+                                           method="post"),
     "audit:event_list": Guard(outsider="grid_a"),
     "audit:event_detail": Guard(kwargs=lambda w: {"seq": 1}, outsider="grid_a"),
     "audit:verify": Guard(outsider="grid_a"),
@@ -78,6 +84,20 @@ GUARDS: dict[str, Guard] = {
     "user-list": Guard(outsider="other_leader", hidden=lambda w: "grid_a", api=True),
     "user-detail": Guard(kwargs=lambda w: {"pk": w["grid_a"].pk}, outsider="grid_b", api=True),
 }
+
+
+def _override(world: World) -> Any:
+    import datetime
+
+    from jiedao.core.models import WorkdayOverride
+
+    return WorkdayOverride.objects.get_or_create(date=datetime.date(2099, 1, 2), defaults={"is_workday": True})[0]
+
+
+def _warning(world: World) -> Any:
+    from jiedao.core.models import CalendarWarning
+
+    return CalendarWarning.objects.get_or_create(year=2099)[0]
 
 
 def _notification_of(world: World, username: str) -> int:

@@ -8,4 +8,8 @@ class AuditConfig(AppConfig):
     verbose_name = _("审计")
 
     def ready(self) -> None:
-        from jiedao.audit import signals  # noqa: F401
+        from jiedao.audit import kinds, permissions, signals  # noqa: F401
+        from jiedao.core.navigation import NavItem, register, requires
+
+        label = _("审计日志")
+        register(NavItem("audit", label, "audit:event_list", "shield-check", 900, requires("audit.view")))

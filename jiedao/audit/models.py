@@ -2,9 +2,38 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+
+# The length of a root node's materialized path (OrgUnit.steplen): a user scoped at a root (the district) also
+# sees events that belong to no unit, such as sign-ins.
+ROOT_PATH_LENGTH = 4
+
+
+class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
+    def visible_to(self, user: Any, action: str = "audit.view") -> AuditEventQuerySet:
+        """Events inside the subtrees where `user` holds `action`; events without an org path (sign-ins,
+        refusals, system work) only for users scoped at a root unit, and everything for a superuser."""
+        from jiedao.core.permissions import scope_paths
+
+        paths = scope_paths(user, action)
+        if paths is None:
+            return self.all()
+        if not paths:
+            return self.none()
+        condition = Q()
+        for path in paths:
+            condition |= Q(org_path__startswith=path)
+        if any(len(path) <= ROOT_PATH_LENGTH for path in paths):
+            condition |= Q(org_path="")
+        return self.filter(condition)
+
+    def for_object(self, obj: models.Model) -> AuditEventQuerySet:
+        return self.filter(object_type=obj._meta.label_lower, object_id=str(obj.pk))
 
 
 class AuditEvent(models.Model):
@@ -33,6 +62,8 @@ class AuditEvent(models.Model):
     prev_hash = models.CharField(_("前一哈希"), max_length=64, editable=False)
     hash = models.CharField(_("哈希"), max_length=64, editable=False)
 
+    objects = AuditEventQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("审计事件")
         verbose_name_plural = _("审计事件")
@@ -45,6 +76,12 @@ class AuditEvent(models.Model):
     def __str__(self) -> str:
         return f"#{self.seq} {self.kind}"
 
+    @property
+    def kind_label(self) -> str:
+        from jiedao.audit.kinds import label_for
+
+        return label_for(self.kind)
+
 
 class ChainHead(models.Model):
     """A single row holding the last sequence number and hash; locking it serialises appends."""
@@ -56,3 +93,6 @@ class ChainHead(models.Model):
     class Meta:
         verbose_name = _("审计链头")
         verbose_name_plural = _("审计链头")
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.hash[:12]}"

@@ -1,51 +1,102 @@
-"""Appending to the audit chain. Every module records its actions through `record_event`."""
+"""Appending to the audit chain and checking it. Every module records its actions through `record_event`."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.ipv6 import clean_ipv6_address
 
-from jiedao.audit.models import AuditEvent, ChainHead
+from jiedao.audit.models import ROOT_PATH_LENGTH, AuditEvent, ChainHead
 
 GENESIS = "0" * 64
 
+# The columns the hash covers, as `values()` names them; `hash_values` reads exactly these.
+HASHED_COLUMNS = (
+    "seq",
+    "created_at",
+    "actor",
+    "actor_repr",
+    "kind",
+    "object_type",
+    "object_id",
+    "object_repr",
+    "org_path",
+    "ip_address",
+    "data",
+    "prev_hash",
+)
 
-def _canonical(event: AuditEvent) -> bytes:
+
+def hash_values(values: Mapping[str, Any]) -> str:
+    """SHA-256 of the canonical JSON of one event's hashed columns (a `values()` row or the model's)."""
+    created_at: dt.datetime = values["created_at"]
     payload = {
-        "seq": event.seq,
-        "created_at": event.created_at.isoformat(),
-        "actor": event.actor_id,
-        "actor_repr": event.actor_repr,
-        "kind": event.kind,
-        "object_type": event.object_type,
-        "object_id": event.object_id,
-        "object_repr": event.object_repr,
-        "org_path": event.org_path,
-        "ip": event.ip_address,
-        "data": event.data,
-        "prev": event.prev_hash,
+        "seq": values["seq"],
+        "created_at": created_at.astimezone(dt.UTC).isoformat(),
+        "actor": values["actor"],
+        "actor_repr": values["actor_repr"],
+        "kind": values["kind"],
+        "object_type": values["object_type"],
+        "object_id": values["object_id"],
+        "object_repr": values["object_repr"],
+        "org_path": values["org_path"],
+        "ip": values["ip_address"],
+        "data": values["data"],
+        "prev": values["prev_hash"],
     }
-    return json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str).encode()
+    canonical = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _event_values(event: AuditEvent) -> dict[str, Any]:
+    values = {column: getattr(event, column) for column in HASHED_COLUMNS if column != "actor"}
+    values["actor"] = event.actor_id
+    return values
 
 
 def compute_hash(event: AuditEvent) -> str:
-    return hashlib.sha256(_canonical(event)).hexdigest()
+    return hash_values(_event_values(event))
+
+
+def hash_verifies(event: AuditEvent) -> bool:
+    """Does the stored hash still match the row (as read from the database)?"""
+    return compute_hash(event) == event.hash
 
 
 def client_ip(request: HttpRequest | None) -> str | None:
+    """The client address as the database will store it (IPv6 normalised), or None."""
     if request is None:
         return None
-    return request.META.get("REMOTE_ADDR") or None
+    address = request.META.get("REMOTE_ADDR") or ""
+    if not address:
+        return None
+    if ":" in address:
+        try:
+            return clean_ipv6_address(address)
+        except ValidationError:
+            return None
+    return address
 
 
 def _normalise(data: dict[str, Any] | None) -> dict[str, Any]:
     # Round-trip through JSON so what is hashed is exactly what the database gives back later.
-    return json.loads(json.dumps(data or {}, ensure_ascii=False, default=str))
+    normalised: dict[str, Any] = json.loads(json.dumps(data or {}, ensure_ascii=False, default=str))
+    return normalised
+
+
+def _object_repr(obj: models.Model | None, given: str | None) -> str:
+    if given is not None:
+        return given[:200]
+    return str(obj)[:200] if obj is not None else ""
 
 
 def record_event(
@@ -59,13 +110,16 @@ def record_event(
     object_repr: str | None = None,
 ) -> AuditEvent:
     """Append one event to the chain. Runs in (or opens) a transaction; the chain head row is locked so that
-    concurrent writers (several processes) append one after another."""
+    concurrent writers (several processes) append one after another.
+
+    `org_path` defaults to the object's `scope_path` (empty when there is no object: such events are shown
+    only to users scoped at the district and to superusers)."""
     if actor is not None and not getattr(actor, "is_authenticated", False):
         actor = None
     if org_path is None:
         org_path = getattr(obj, "scope_path", "") if obj is not None else ""
     with transaction.atomic():
-        head, _ = ChainHead.objects.get_or_create(id=1)
+        ChainHead.objects.get_or_create(id=1)
         head = ChainHead.objects.select_for_update().get(id=1)
         event = AuditEvent(
             seq=head.seq + 1,
@@ -75,7 +129,7 @@ def record_event(
             kind=kind,
             object_type=obj._meta.label_lower if obj is not None else "",
             object_id=str(obj.pk) if obj is not None else "",
-            object_repr=(object_repr if object_repr is not None else (str(obj) if obj is not None else ""))[:200],
+            object_repr=_object_repr(obj, object_repr),
             org_path=org_path or "",
             ip_address=client_ip(request),
             data=_normalise(data),
@@ -85,3 +139,118 @@ def record_event(
         event.save()
         ChainHead.objects.filter(id=1).update(seq=event.seq, hash=event.hash)
     return event
+
+
+def has_root_scope(user: Any, action: str) -> bool:
+    """Does `user` hold `action` at a root unit (the district), or everywhere (superuser)? Such users see what
+    belongs to no unit: events without an org path, records without a scope path."""
+    from jiedao.core.permissions import scope_paths
+
+    paths = scope_paths(user, action)
+    return paths is None or any(len(path) <= ROOT_PATH_LENGTH for path in paths)
+
+
+# --- Verification ------------------------------------------------------------------------------------------
+
+
+class Problem:
+    """Why the chain is broken at a row (codes, stable for scripts; the page translates them)."""
+
+    HASH_MISMATCH = "hash mismatch"
+    PREV_HASH_MISMATCH = "prev_hash mismatch"
+    MISSING_SEQ = "missing seq"
+    HEAD_MISMATCH = "chain head mismatch"
+
+
+@dataclass(frozen=True)
+class ChainCheck:
+    """The outcome of `verify_chain`: `ok` with `count` events, or the first broken row and why."""
+
+    count: int
+    ok: bool = True
+    problem: str = ""
+    seq: int | None = None
+    event_id: int | None = None
+    missing_seq: int | None = None
+
+    @property
+    def reason(self) -> str:
+        if self.problem == Problem.MISSING_SEQ:
+            return f"{self.problem} {self.missing_seq}"
+        return self.problem
+
+    def message(self) -> str:
+        """One line for the console (the web page renders its own translated text)."""
+        if self.ok:
+            return f"OK: {self.count} events, chain intact"
+        ident = f"seq={self.seq} id={self.event_id if self.event_id is not None else '-'}"
+        return f"第一个损坏的记录: {ident}, 原因: {self.reason}"
+
+
+VERIFY_CHUNK = 5000
+
+
+def verify_chain(chunk_size: int = VERIFY_CHUNK) -> ChainCheck:
+    """Walk the whole chain in `seq` order, streaming `values()` rows in chunks (constant memory for millions
+    of events), and report the first row that breaks it:
+
+    - a gap in `seq` (a deleted row): ``missing seq N`` at the row that follows the gap;
+    - a row whose stored hash no longer matches its contents (an altered row): ``hash mismatch``;
+    - a row whose `prev_hash` is not the previous row's hash (a row replaced or re-hashed):
+      ``prev_hash mismatch``;
+    - a chain head that does not match the last row (rows cut off at the end, or a row appended around
+      `record_event`): ``chain head mismatch``.
+
+    Events appended while the walk runs are picked up: the head is re-read at the end and the walk goes on
+    until it has caught up with it.
+    """
+    count = 0
+    expected_seq = 1
+    prev_hash = GENESIS
+    last_seq = 0
+    while True:
+        rows = (
+            AuditEvent.objects.filter(seq__gt=last_seq)
+            .order_by("seq")
+            .values("id", "hash", *HASHED_COLUMNS)
+            .iterator(chunk_size=chunk_size)
+        )
+        seen_any = False
+        for row in rows:
+            seen_any = True
+            seq: int = row["seq"]
+            if seq != expected_seq:
+                return ChainCheck(
+                    count, False, Problem.MISSING_SEQ, seq=seq, event_id=row["id"], missing_seq=expected_seq
+                )
+            if hash_values(row) != row["hash"]:
+                return ChainCheck(count, False, Problem.HASH_MISMATCH, seq=seq, event_id=row["id"])
+            if row["prev_hash"] != prev_hash:
+                return ChainCheck(count, False, Problem.PREV_HASH_MISMATCH, seq=seq, event_id=row["id"])
+            count += 1
+            prev_hash = row["hash"]
+            last_seq = seq
+            expected_seq = seq + 1
+        head = ChainHead.objects.filter(id=1).values("seq", "hash").first() or {"seq": 0, "hash": GENESIS}
+        if head["seq"] == last_seq and head["hash"] == prev_hash:
+            return ChainCheck(count)
+        if head["seq"] > last_seq and seen_any:
+            continue  # appended while we walked: go on from where we stopped
+        if head["seq"] > last_seq:
+            # The head promises rows that are not there: the newest rows were deleted.
+            return ChainCheck(count, False, Problem.MISSING_SEQ, seq=head["seq"], missing_seq=last_seq + 1)
+        return ChainCheck(count, False, Problem.HEAD_MISMATCH, seq=head["seq"])
+
+
+def home_path(user_or_username: Any) -> str:
+    """Where a person's sign-in events belong: the widest unit they are attached to (their leaders and auditors
+    see them there); "" for an unknown username, which only district-wide readers see."""
+    from jiedao.core.models import Membership
+
+    memberships = Membership.objects.filter(is_active=True)
+    if isinstance(user_or_username, str):
+        memberships = memberships.filter(user__username=user_or_username)
+    else:
+        memberships = memberships.filter(user=user_or_username)
+    paths = sorted(memberships.values_list("org_path", flat=True), key=len)
+    return paths[0] if paths else ""

@@ -5,6 +5,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from treebeard.admin import TreeAdmin
 from treebeard.forms import movenodeform_factory
 
+from jiedao.core import admin_calendar  # noqa: F401  (registers the calendar models)
 from jiedao.core.models import ContactCommunity, Department, Membership, OrgUnit, Reminder, User
 
 

@@ -71,11 +71,14 @@ class StyledFormMixin:
                 widget.attrs.setdefault("class", "form-select")
             else:
                 widget.attrs.setdefault("class", "form-control")
-        if self.is_bound:  # type: ignore[attr-defined]
-            for name in self.errors:  # type: ignore[attr-defined]
-                if name in self.fields:  # type: ignore[attr-defined]
-                    css = self.fields[name].widget.attrs.get("class", "")  # type: ignore[attr-defined]
-                    self.fields[name].widget.attrs["class"] = f"{css} is-invalid"  # type: ignore[attr-defined]
+
+    def full_clean(self) -> None:
+        super().full_clean()  # type: ignore[misc]
+        for name in self._errors or {}:  # type: ignore[attr-defined]
+            if name in self.fields:  # type: ignore[attr-defined]
+                attrs = self.fields[name].widget.attrs  # type: ignore[attr-defined]
+                if "is-invalid" not in attrs.get("class", ""):
+                    attrs["class"] = f"{attrs.get('class', '')} is-invalid"
 
 
 class OrgUnitForm(StyledFormMixin, forms.ModelForm):

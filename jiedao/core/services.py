@@ -40,7 +40,9 @@ def create_unit(actor: User, parent: OrgUnit, *, kind: str, **fields: Any) -> Or
     _check_child_kind(parent, kind)
     with transaction.atomic():
         parent = OrgUnit.objects.select_for_update().get(pk=parent.pk)
-        unit: OrgUnit = OrgUnit.objects.add_child(parent, {"kind": kind, **fields})
+        instance = OrgUnit(kind=kind, **fields)
+        instance._history_user = actor  # type: ignore[attr-defined]
+        unit: OrgUnit = OrgUnit.objects.add_child(parent, instance=instance)
         record_event("org.create", actor=actor, obj=unit, data={"parent": parent.code, **_snapshot(unit)})
     return unit
 
@@ -66,6 +68,7 @@ def update_unit(actor: User, unit: OrgUnit, *, version: int, **changes: Any) -> 
         if not diff:
             return current
         current.version += 1  # the row is locked: no one else can bump it meanwhile
+        current._history_user = actor  # type: ignore[attr-defined]
         current.save()
         record_event("org.change", actor=actor, obj=current, data={"changes": diff})
     return current

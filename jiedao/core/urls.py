@@ -1,6 +1,7 @@
 from django.urls import path
 
 from jiedao.core import views
+from jiedao.core.views_calendar import urlpatterns_calendar
 
 app_name = "core"
 
@@ -11,3 +12,5 @@ urlpatterns = [
     path("org/<str:code>/add/", views.org_unit_add, name="org_unit_add"),
     path("org/<str:code>/move/", views.org_unit_move, name="org_unit_move"),
 ]
+
+urlpatterns += urlpatterns_calendar

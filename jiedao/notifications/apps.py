@@ -6,3 +6,6 @@ class NotificationsConfig(AppConfig):
     name = "jiedao.notifications"
     label = "notifications"
     verbose_name = _("通知")
+
+    def ready(self) -> None:
+        from jiedao.notifications import checks  # noqa: F401  (registers the system check)
