@@ -47,7 +47,9 @@ def env_int(name: str, default: int, *, minimum: int | None = None, maximum: int
     try:
         number = int(value)
     except ValueError:
-        raise ImproperlyConfigured(f"Environment variable {name} must be a whole number, got {value!r}.") from None
+        raise ImproperlyConfigured(
+            f"Environment variable {name} must be a whole number, got {value!r}."
+        ) from None
     if minimum is not None and number < minimum:
         raise ImproperlyConfigured(f"Environment variable {name} must be at least {minimum}, got {number}.")
     if maximum is not None and number > maximum:
@@ -61,5 +63,7 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
         return list(default or [])
     items = [item.strip() for item in value.split(",")]
     if any(not item for item in items):
-        raise ImproperlyConfigured(f"Environment variable {name} has an empty item in its comma-separated list.")
+        raise ImproperlyConfigured(
+            f"Environment variable {name} has an empty item in its comma-separated list."
+        )
     return items

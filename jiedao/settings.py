@@ -22,7 +22,9 @@ if not DEBUG and len(SECRET_KEY) < 50:
 
 ALLOWED_HOSTS = env_list("JIEDAO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"] if DEBUG else [])
 if not DEBUG and not ALLOWED_HOSTS:
-    raise ImproperlyConfigured("Environment variable JIEDAO_ALLOWED_HOSTS is required when JIEDAO_DEBUG is off.")
+    raise ImproperlyConfigured(
+        "Environment variable JIEDAO_ALLOWED_HOSTS is required when JIEDAO_DEBUG is off."
+    )
 CSRF_TRUSTED_ORIGINS = env_list("JIEDAO_CSRF_TRUSTED_ORIGINS", [])
 
 # Key for field encryption of personal data (身份证号, phones). Later modules derive their keys from it.
@@ -99,7 +101,9 @@ _database_url = env_str("DATABASE_URL", _DEFAULT_SQLITE)
 try:
     _db = dj_database_url.parse(_database_url, conn_max_age=env_int("JIEDAO_DB_CONN_MAX_AGE", 60, minimum=0))
 except ValueError as exc:
-    raise ImproperlyConfigured(f"Environment variable DATABASE_URL is not a valid database URL: {exc}") from None
+    raise ImproperlyConfigured(
+        f"Environment variable DATABASE_URL is not a valid database URL: {exc}"
+    ) from None
 if _db["ENGINE"] == "django.db.backends.sqlite3":
     _db["CONN_MAX_AGE"] = 0
     _db["OPTIONS"] = {
@@ -182,7 +186,7 @@ if not DEBUG:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
 
-# E-mail and SMS delivery of notifications. SITE_URL (https://jiedao.example.gov.cn) makes links in them absolute.
+# E-mail and SMS delivery of notifications; SITE_URL (https://jiedao.example.gov.cn) makes their links absolute.
 SITE_URL = env_str("JIEDAO_SITE_URL", "").rstrip("/")
 if SITE_URL and not SITE_URL.startswith(("http://", "https://")):
     raise ImproperlyConfigured("Environment variable JIEDAO_SITE_URL must start with http:// or https://.")

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -10,7 +11,7 @@ from tests.world import World, build_world, load_world
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):  # type: ignore[no-untyped-def]
+def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> None:
     """Build the persona world once; each test runs in a transaction rolled back after it."""
     with django_db_blocker.unblock():
         if not User.objects.filter(username="leader").exists():

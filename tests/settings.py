@@ -1,6 +1,8 @@
 """Test settings: the real settings, with a fixed secret and a fast password hasher."""
 
 import os
+import tempfile
+from pathlib import Path
 
 os.environ.setdefault("JIEDAO_DEBUG", "0")
 os.environ.setdefault("JIEDAO_SECRET_KEY", "test-only-secret-key-for-the-jiedao-suite-0123456789abcdef")
@@ -10,8 +12,9 @@ os.environ.setdefault("JIEDAO_SECURE_SSL_REDIRECT", "0")
 os.environ.setdefault("JIEDAO_SMS_BACKEND", "jiedao.notifications.sms.MemorySMSBackend")
 os.environ.setdefault("JIEDAO_EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
 
-from jiedao.settings import *  # noqa: E402,F403
+from jiedao.settings import *  # noqa: F403
 
+STATIC_ROOT = Path(tempfile.mkdtemp(prefix="jiedao-static-"))
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False

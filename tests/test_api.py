@@ -13,10 +13,18 @@ pytestmark = pytest.mark.django_db
 
 def test_org_units_scoped_and_filtered(world: World, client_for: Callable[[str], Client]) -> None:
     data = client_for("comm_a").get("/api/v1/org-units/").json()
-    assert {u["code"] for u in data["results"]} == {world.community_a.code, world.grid_a.code, world.grid_a2.code}
+    assert {u["code"] for u in data["results"]} == {
+        world.community_a.code,
+        world.grid_a.code,
+        world.grid_a2.code,
+    }
     grid = next(u for u in data["results"] if u["code"] == world.grid_a.code)
     assert grid["parent"] == world.community_a.code
-    data = client_for("leader").get("/api/v1/org-units/", {"kind": "grid", "under": world.community_b.code}).json()
+    data = (
+        client_for("leader")
+        .get("/api/v1/org-units/", {"kind": "grid", "under": world.community_b.code})
+        .json()
+    )
     assert {u["code"] for u in data["results"]} == {world.grid_b.code, world.grid_b2.code}
 
 

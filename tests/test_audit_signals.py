@@ -32,7 +32,9 @@ def test_login_through_the_form_is_recorded(world: World) -> None:
     assert event.actor == world["leader"]
     assert event.actor_repr == "leader"
     assert event.ip_address == "10.1.2.3"
-    assert event.org_path == world.subdistrict.path  # the leader and auditor of 陇海马路 see their staff's logins
+    assert (
+        event.org_path == world.subdistrict.path
+    )  # the leader and auditor of 陇海马路 see their staff's logins
 
 
 def test_logout_is_recorded(world: World) -> None:

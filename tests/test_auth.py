@@ -62,8 +62,14 @@ def test_password_change(world: World) -> None:
     url = reverse("password_change")
     response = client.post(url, {"old_password": PASSWORD, "new_password1": "123", "new_password2": "123"})
     assert response.status_code == 200 and "is-invalid" in response.content.decode()
-    response = client.post(url, {"old_password": PASSWORD, "new_password1": "lanterns-over-the-river",
-                                 "new_password2": "lanterns-over-the-river"})
+    response = client.post(
+        url,
+        {
+            "old_password": PASSWORD,
+            "new_password1": "lanterns-over-the-river",
+            "new_password2": "lanterns-over-the-river",
+        },
+    )
     assert response.status_code == 302
     world["comm_b"].refresh_from_db()
     assert world["comm_b"].check_password("lanterns-over-the-river")

@@ -27,8 +27,10 @@ def test_tree_search_highlights(world: World, client_for: ClientFor) -> None:
 
 
 def test_unit_page_shows_staff_children_map(world: World, client_for: ClientFor) -> None:
-    world.community_a.boundary = {"type": "Polygon", "coordinates": [[[113.7, 34.7], [113.71, 34.7],
-                                                                      [113.71, 34.71], [113.7, 34.7]]]}
+    world.community_a.boundary = {
+        "type": "Polygon",
+        "coordinates": [[[113.7, 34.7], [113.71, 34.7], [113.71, 34.71], [113.7, 34.7]]],
+    }
     world.community_a.save()
     response = client_for("leader").get(reverse("core:org_unit", args=[world.community_a.code]))
     page = response.content.decode()
@@ -39,7 +41,11 @@ def test_unit_page_shows_staff_children_map(world: World, client_for: ClientFor)
 
 
 def test_subdistrict_page_lists_departments(world: World, client_for: ClientFor) -> None:
-    page = client_for("dept_xinfang").get(reverse("core:org_unit", args=[world.subdistrict.code])).content.decode()
+    page = (
+        client_for("dept_xinfang")
+        .get(reverse("core:org_unit", args=[world.subdistrict.code]))
+        .content.decode()
+    )
     assert "信访办" in page and "党建办" in page
 
 
@@ -57,8 +63,15 @@ def test_edit_form_saves_and_records(world: World, client_for: ClientFor) -> Non
 
 def test_stale_edit_shows_conflict_and_keeps_other_change(world: World, client_for: ClientFor) -> None:
     url = reverse("core:org_unit_edit", args=[world.community_a.code])
-    base = {"name": world.community_a.name, "short_name": "", "code": world.community_a.code, "sort_order": "0",
-            "is_active": "on", "boundary": "", "version": "1"}
+    base = {
+        "name": world.community_a.name,
+        "short_name": "",
+        "code": world.community_a.code,
+        "sort_order": "0",
+        "is_active": "on",
+        "boundary": "",
+        "version": "1",
+    }
     assert client_for("leader").post(url, {**base, "population": "1"}).status_code == 302
     response = client_for("admin").post(url, {**base, "population": "2"})
     assert response.status_code == 200
@@ -69,8 +82,13 @@ def test_stale_edit_shows_conflict_and_keeps_other_change(world: World, client_f
 
 def test_bad_boundary_gets_clear_message(world: World, client_for: ClientFor) -> None:
     url = reverse("core:org_unit_edit", args=[world.community_a.code])
-    data = {"name": "x", "code": world.community_a.code, "sort_order": "0", "version": "1",
-            "boundary": '{"type": "Polygon", "coordinates": [[[113.7, 34.7], [113.71, 34.7], [113.71, 34.71]]]}'}
+    data = {
+        "name": "x",
+        "code": world.community_a.code,
+        "sort_order": "0",
+        "version": "1",
+        "boundary": '{"type": "Polygon", "coordinates": [[[113.7, 34.7], [113.71, 34.7], [113.71, 34.71]]]}',
+    }
     response = client_for("leader").post(url, data)
     assert response.status_code == 200
     assert "至少需要 4 个点" in response.content.decode()
@@ -80,20 +98,30 @@ def test_bad_boundary_gets_clear_message(world: World, client_for: ClientFor) ->
 
 def test_duplicate_code_refused(world: World, client_for: ClientFor) -> None:
     url = reverse("core:org_unit_add", args=[world.community_a.code])
-    response = client_for("admin").post(url, {"kind": "grid", "name": "新网格", "code": world.grid_a.code,
-                                              "sort_order": "0"})
+    response = client_for("admin").post(
+        url, {"kind": "grid", "name": "新网格", "code": world.grid_a.code, "sort_order": "0"}
+    )
     assert response.status_code == 200
     assert "已被其他单元使用" in response.content.decode()
 
 
 def test_admin_adds_and_moves_a_grid(world: World, client_for: ClientFor) -> None:
     client = client_for("admin")
-    response = client.post(reverse("core:org_unit_add", args=[world.community_a.code]),
-                           {"kind": "grid", "name": "陇一社区第3网格", "code": "410104004001003", "sort_order": "3",
-                            "is_active": "on"})
+    response = client.post(
+        reverse("core:org_unit_add", args=[world.community_a.code]),
+        {
+            "kind": "grid",
+            "name": "陇一社区第3网格",
+            "code": "410104004001003",
+            "sort_order": "3",
+            "is_active": "on",
+        },
+    )
     assert response.status_code == 302
     grid = OrgUnit.objects.get(code="410104004001003")
-    response = client.post(reverse("core:org_unit_move", args=[grid.code]), {"new_parent": world.community_b.pk})
+    response = client.post(
+        reverse("core:org_unit_move", args=[grid.code]), {"new_parent": world.community_b.pk}
+    )
     assert response.status_code == 302
     grid.refresh_from_db()
     assert grid.get_parent() == world.community_b

@@ -58,8 +58,9 @@ GUARDS: dict[str, Guard] = {
     "core:calendar_override_add": Guard(outsider="leader"),
     "core:calendar_override_edit": Guard(kwargs=lambda w: {"pk": _override(w).pk}, outsider="leader"),
     "core:calendar_override_delete": Guard(kwargs=lambda w: {"pk": _override(w).pk}, outsider="leader"),
-    "core:calendar_warning_resolve": Guard(kwargs=lambda w: {"pk": _warning(w).pk}, outsider="leader",
-                                           method="post"),
+    "core:calendar_warning_resolve": Guard(
+        kwargs=lambda w: {"pk": _warning(w).pk}, outsider="leader", method="post"
+    ),
     "audit:event_list": Guard(outsider="grid_a"),
     "audit:event_detail": Guard(kwargs=lambda w: {"seq": 1}, outsider="grid_a"),
     "audit:verify": Guard(outsider="grid_a"),
@@ -91,7 +92,9 @@ def _override(world: World) -> Any:
 
     from jiedao.core.models import WorkdayOverride
 
-    return WorkdayOverride.objects.get_or_create(date=datetime.date(2099, 1, 2), defaults={"is_workday": True})[0]
+    return WorkdayOverride.objects.get_or_create(
+        date=datetime.date(2099, 1, 2), defaults={"is_workday": True}
+    )[0]
 
 
 def _warning(world: World) -> Any:
@@ -152,7 +155,9 @@ def test_anonymous_is_refused(world: World, name: str) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(n for n, g in GUARDS.items() if g.outsider))
-def test_out_of_scope_persona_is_refused(world: World, client_for: Callable[[str], Client], name: str) -> None:
+def test_out_of_scope_persona_is_refused(
+    world: World, client_for: Callable[[str], Client], name: str
+) -> None:
     guard = GUARDS[name]
     assert guard.outsider is not None
     url = reverse(name, kwargs=guard.kwargs(world))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from jiedao.core.models import ContactCommunity, Department, Membership, OrgUnit, Reminder
@@ -12,7 +14,7 @@ from tests.world import World
 pytestmark = pytest.mark.django_db
 
 
-def codes(qs) -> set[str]:  # type: ignore[no-untyped-def]
+def codes(qs: Any) -> set[str]:
     return set(qs.values_list("code", flat=True))
 
 
@@ -22,7 +24,9 @@ def test_grid_worker_sees_only_own_grid(world: World) -> None:
 
 def test_community_staff_sees_community_subtree(world: World) -> None:
     assert codes(OrgUnit.objects.visible_to(world["comm_a"])) == {
-        world.community_a.code, world.grid_a.code, world.grid_a2.code,
+        world.community_a.code,
+        world.grid_a.code,
+        world.grid_a2.code,
     }
 
 
@@ -59,19 +63,21 @@ def test_inactive_membership_grants_nothing(world: World) -> None:
 
 
 @pytest.mark.parametrize("model", [Department, ContactCommunity, Membership, Reminder])
-def test_every_scoped_model_filters_by_path(world: World, model: type) -> None:
+def test_every_scoped_model_filters_by_path(world: World, model: Any) -> None:
     assert model in scoped_models()
     for username in ("grid_a", "comm_a", "comm_b", "leader", "other_leader", "district"):
         user = world[username]
         paths = scope_paths(user, "view", model) or []
-        expected = {obj.pk for obj in model._default_manager.all()
-                    if any(obj.org_path.startswith(p) for p in paths)}
+        expected = {
+            obj.pk for obj in model._default_manager.all() if any(obj.org_path.startswith(p) for p in paths)
+        }
         assert set(model._default_manager.visible_to(user).values_list("pk", flat=True)) == expected, username
 
 
 def test_scoped_rows_copy_their_units_path(world: World) -> None:
     for model in scoped_models():
-        for obj in model._default_manager.select_related("org_unit"):
+        manager: Any = model._default_manager
+        for obj in manager.select_related("org_unit"):
             assert obj.org_path == obj.org_unit.path
 
 
@@ -107,3 +113,32 @@ def test_overlapping_memberships_use_one_prefix(world: World) -> None:
     user = world["leader"]
     forget(user)
     assert scope_paths(user, "org.view") == [world.subdistrict.path]
+
+
+def test_duplicate_membership_is_refused_with_and_without_department(world: World) -> None:
+    from django.db import IntegrityError, transaction
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Membership.objects.create(user=world["grid_a"], org_unit=world.grid_a, role="grid_worker")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Membership.objects.create(
+            user=world["dept_xinfang"],
+            org_unit=world.subdistrict,
+            role="department_staff",
+            department=world.dept_xinfang,
+        )
+    Membership.objects.create(
+        user=world["dept_xinfang"],
+        org_unit=world.subdistrict,
+        role="department_staff",
+        department=world.dept_party,
+    )
+
+
+def test_sqlite_range_and_prefix_agree(world: World) -> None:
+    from jiedao.core.models.scope import under_path
+
+    for unit in OrgUnit.objects.all():
+        by_prefix = set(OrgUnit.objects.filter(path__startswith=unit.path).values_list("pk", flat=True))
+        by_scope = set(OrgUnit.objects.filter(under_path("path", unit.path)).values_list("pk", flat=True))
+        assert by_prefix == by_scope, unit.code

@@ -87,9 +87,13 @@ def test_production_settings_pass_check_deploy_without_warning(tmp_path: Path) -
 
 
 def test_default_database_is_sqlite_in_var_with_wal() -> None:
-    result = _run({"JIEDAO_DEBUG": "1"}, "shell", "-c",
-                  "from django.conf import settings as s; d=s.DATABASES['default']; "
-                  "print(d['ENGINE'], d['NAME'], d['OPTIONS']['init_command'])")
+    result = _run(
+        {"JIEDAO_DEBUG": "1"},
+        "shell",
+        "-c",
+        "from django.conf import settings as s; d=s.DATABASES['default']; "
+        "print(d['ENGINE'], d['NAME'], d['OPTIONS']['init_command'])",
+    )
     assert result.returncode == 0, result.stderr
     assert "sqlite3" in result.stdout and "var/jiedao.sqlite3" in result.stdout
     assert "journal_mode=WAL" in result.stdout

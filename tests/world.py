@@ -13,8 +13,17 @@ from jiedao.core.models import ContactCommunity, Department, Membership, OrgUnit
 PASSWORD = "jiedao-demo"
 
 PERSONAS = [
-    "district", "leader", "dept_xinfang", "comm_a", "comm_b", "grid_a", "grid_b",
-    "volunteer", "auditor", "admin", "other_leader",
+    "district",
+    "leader",
+    "dept_xinfang",
+    "comm_a",
+    "comm_b",
+    "grid_a",
+    "grid_b",
+    "volunteer",
+    "auditor",
+    "admin",
+    "other_leader",
 ]
 
 
@@ -40,8 +49,19 @@ class World:
 
     def refresh(self) -> World:
         """Re-read the units (paths may have changed in a test)."""
-        for name in ("district", "subdistrict", "community_a", "community_b", "grid_a", "grid_a2", "grid_b",
-                     "grid_b2", "other_subdistrict", "other_community", "other_grid"):
+        for name in (
+            "district",
+            "subdistrict",
+            "community_a",
+            "community_b",
+            "grid_a",
+            "grid_a2",
+            "grid_b",
+            "grid_b2",
+            "other_subdistrict",
+            "other_community",
+            "other_grid",
+        ):
             getattr(self, name).refresh_from_db()
         return self
 
@@ -57,7 +77,9 @@ def _unit(parent: OrgUnit | None, kind: str, code: str, name: str, **extra: obje
 def build_world() -> World:
     district = _unit(None, "district", "410104000000", "管城回族区", short_name="管城区")
     sub = _unit(district, "subdistrict", "410104004000", "陇海马路街道办事处", short_name="陇海马路街道")
-    comm_a = _unit(sub, "community", "410104004001", "陇海东路第一社区", short_name="陇一社区", population=7000)
+    comm_a = _unit(
+        sub, "community", "410104004001", "陇海东路第一社区", short_name="陇一社区", population=7000
+    )
     comm_b = _unit(sub, "community", "410104004002", "新郑路社区", short_name="新郑路社区")
     grid_a = _unit(comm_a, "grid", "410104004001001", "陇一社区第1网格")
     grid_a2 = _unit(comm_a, "grid", "410104004001002", "陇一社区第2网格")
@@ -70,8 +92,21 @@ def build_world() -> World:
     xinfang = Department.objects.create(org_unit=sub, code="xinfang", name="信访办", sort_order=1)
     party = Department.objects.create(org_unit=sub, code="dangjian", name="党建办", sort_order=2)
 
-    world = World(district, sub, comm_a, comm_b, grid_a, grid_a2, grid_b, grid_b2, other_sub, other_comm,
-                  other_grid, xinfang, party)
+    world = World(
+        district,
+        sub,
+        comm_a,
+        comm_b,
+        grid_a,
+        grid_a2,
+        grid_b,
+        grid_b2,
+        other_sub,
+        other_comm,
+        other_grid,
+        xinfang,
+        party,
+    )
     plan: list[tuple[str, str, OrgUnit, Role, Department | None]] = [
         ("district", "区信访局 王科长", district, Role.DISTRICT_STAFF, None),
         ("leader", "马书记", sub, Role.LEADER, None),
@@ -87,8 +122,12 @@ def build_world() -> World:
     ]
     for username, full_name, unit, role, dept in plan:
         user = User.objects.create_user(
-            username=username, password=PASSWORD, full_name=full_name, email=f"{username}@example.org",
-            is_staff=username == "admin", is_superuser=username == "admin",
+            username=username,
+            password=PASSWORD,
+            full_name=full_name,
+            email=f"{username}@example.org",
+            is_staff=username == "admin",
+            is_superuser=username == "admin",
         )
         Membership.objects.create(user=user, org_unit=unit, role=role, department=dept)
         world.users[username] = user
@@ -100,10 +139,19 @@ def load_world() -> World:
     """The world as it is in the database (built once per test session)."""
     units = {u.code: u for u in OrgUnit.objects.all()}
     world = World(
-        units["410104000000"], units["410104004000"], units["410104004001"], units["410104004002"],
-        units["410104004001001"], units["410104004001002"], units["410104004002001"], units["410104004002002"],
-        units["410104003000"], units["410104003001"], units["410104003001001"],
-        Department.objects.get(code="xinfang"), Department.objects.get(code="dangjian"),
+        units["410104000000"],
+        units["410104004000"],
+        units["410104004001"],
+        units["410104004002"],
+        units["410104004001001"],
+        units["410104004001002"],
+        units["410104004002001"],
+        units["410104004002002"],
+        units["410104003000"],
+        units["410104003001"],
+        units["410104003001001"],
+        Department.objects.get(code="xinfang"),
+        Department.objects.get(code="dangjian"),
     )
     world.users = {u.username: u for u in User.objects.filter(username__in=PERSONAS)}
     return world

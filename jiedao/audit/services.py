@@ -243,8 +243,8 @@ def verify_chain(chunk_size: int = VERIFY_CHUNK) -> ChainCheck:
 
 
 def home_path(user_or_username: Any) -> str:
-    """Where a person's sign-in events belong: the widest unit they are attached to (their leaders and auditors
-    see them there); "" for an unknown username, which only district-wide readers see."""
+    """Where a person's sign-in events belong: the widest unit they are attached to (their leaders and
+    auditors see them there); "" for an unknown username, which only district-wide readers see."""
     from jiedao.core.models import Membership
 
     memberships = Membership.objects.filter(is_active=True)

@@ -56,5 +56,9 @@ def on_locked_out(
 ) -> None:
     name = str(username or "")[:USERNAME_MAX]
     record_event(
-        "auth.locked_out", org_path=home_path(name), data={"username": name}, request=request, object_repr=name
+        "auth.locked_out",
+        org_path=home_path(name),
+        data={"username": name},
+        request=request,
+        object_repr=name,
     )

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models.functions import Length, Substr
 from rest_framework import serializers, viewsets
 
 from jiedao.core.filters import DepartmentFilterSet, OrgUnitFilterSet, UserFilterSet
@@ -12,35 +13,57 @@ from jiedao.core.models import Department, Membership, OrgUnit, User
 
 
 class OrgUnitSerializer(serializers.ModelSerializer):
-    parent = serializers.SerializerMethodField()
+    # DRF's stubs type Field.parent (the enclosing serializer); this is our API field of the same name.
+    parent = serializers.CharField(  # type: ignore[assignment]
+        source="parent_code",
+        read_only=True,
+        allow_null=True,
+        help_text="The parent unit's code (null for a root).",
+    )
 
     class Meta:
         model = OrgUnit
-        fields = ["id", "code", "kind", "name", "short_name", "parent", "depth", "population", "households",
-                  "area_km2", "sort_order", "is_active", "boundary", "version"]
-
-    def get_parent(self, obj: OrgUnit) -> str | None:
-        """The parent's code (null for a root)."""
-        parents: dict[str, str] = self.context.setdefault("_parent_codes", {})
-        parent_path = obj.path[: -OrgUnit.steplen]
-        if not parent_path:
-            return None
-        if parent_path not in parents:
-            parents.update(dict(OrgUnit.objects.filter(path=parent_path).values_list("path", "code")))
-        return parents.get(parent_path)
+        fields = [
+            "id",
+            "code",
+            "kind",
+            "name",
+            "short_name",
+            "parent",
+            "depth",
+            "population",
+            "households",
+            "area_km2",
+            "sort_order",
+            "is_active",
+            "boundary",
+            "version",
+        ]
 
 
 class DepartmentSerializer(serializers.ModelSerializer):
-    subdistrict = serializers.SlugRelatedField(source="org_unit", slug_field="code", read_only=True)
+    subdistrict: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        source="org_unit", slug_field="code", read_only=True
+    )
 
     class Meta:
         model = Department
-        fields = ["id", "code", "name", "short_name", "subdistrict", "duties", "phone", "sort_order", "is_active"]
+        fields = [
+            "id",
+            "code",
+            "name",
+            "short_name",
+            "subdistrict",
+            "duties",
+            "phone",
+            "sort_order",
+            "is_active",
+        ]
 
 
 class MembershipSerializer(serializers.ModelSerializer):
-    org_unit = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    department = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    org_unit: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    department: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="code", read_only=True)
 
     class Meta:
         model = Membership
@@ -64,7 +87,14 @@ class OrgUnitViewSet(viewsets.ReadOnlyModelViewSet):
     lookup_field = "code"
 
     def get_queryset(self) -> QuerySet[OrgUnit]:
-        return OrgUnit.objects.visible_to(self.request.user).order_by("path")
+        parents = OrgUnit.objects.filter(
+            path=Substr(OuterRef("path"), 1, Length(OuterRef("path")) - OrgUnit.steplen)
+        )
+        return (
+            OrgUnit.objects.visible_to(self.request.user)
+            .annotate(parent_code=Subquery(parents.values("code")[:1]))
+            .order_by("path")
+        )
 
 
 class DepartmentViewSet(viewsets.ReadOnlyModelViewSet):
@@ -72,8 +102,11 @@ class DepartmentViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_class = DepartmentFilterSet
 
     def get_queryset(self) -> QuerySet[Department]:
-        return Department.objects.visible_to(self.request.user).select_related("org_unit").order_by("org_path",
-                                                                                                   "sort_order")
+        return (
+            Department.objects.visible_to(self.request.user)
+            .select_related("org_unit")
+            .order_by("org_path", "sort_order")
+        )
 
 
 class UserViewSet(viewsets.ReadOnlyModelViewSet):
@@ -88,8 +121,11 @@ class UserViewSet(viewsets.ReadOnlyModelViewSet):
             User.objects.filter(is_active=True, memberships__in=memberships)
             .distinct()
             .prefetch_related(
-                Prefetch("memberships", queryset=memberships.select_related("org_unit", "department"),
-                         to_attr="visible_memberships")
+                Prefetch(
+                    "memberships",
+                    queryset=memberships.select_related("org_unit", "department"),
+                    to_attr="visible_memberships",
+                )
             )
             .order_by("username")
         )

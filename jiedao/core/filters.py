@@ -13,7 +13,7 @@ class SearchFilter(django_filters.CharFilter):
     def __init__(self, *fields: str, **kwargs: object) -> None:
         self.search_fields = fields
         kwargs.setdefault("label", _("关键词"))
-        super().__init__(method=self.search, **kwargs)  # type: ignore[arg-type]
+        super().__init__(method=self.search, **kwargs)
 
     def search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         value = value.strip()
@@ -31,7 +31,7 @@ class UnderFilter(django_filters.CharFilter):
     def __init__(self, path_field: str, **kwargs: object) -> None:
         self.path_field = path_field
         kwargs.setdefault("label", _("所属单元代码（含下级）"))
-        super().__init__(method=self.under, **kwargs)  # type: ignore[arg-type]
+        super().__init__(method=self.under, **kwargs)
 
     def under(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         unit = OrgUnit.objects.filter(code=value.strip()).only("path").first()
@@ -62,8 +62,9 @@ class DepartmentFilterSet(django_filters.FilterSet):
 
 class UserFilterSet(django_filters.FilterSet):
     q = SearchFilter("username", "full_name", "title")
-    role = django_filters.ChoiceFilter(choices=Role.choices, field_name="memberships__role", label=_("角色"),
-                                       distinct=True)
+    role = django_filters.ChoiceFilter(
+        choices=Role.choices, field_name="memberships__role", label=_("角色"), distinct=True
+    )
     under = UnderFilter("memberships__org_path", distinct=True)
 
     class Meta:

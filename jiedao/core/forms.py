@@ -32,7 +32,9 @@ def _validate_polygon(value: Any) -> None:
                     or not all(isinstance(c, int | float) for c in point[:2])
                     or not (-180 <= point[0] <= 180 and -90 <= point[1] <= 90)
                 ):
-                    raise forms.ValidationError(_("坐标须为 [经度, 纬度]（WGS84），经度 -180～180，纬度 -90～90。"))
+                    raise forms.ValidationError(
+                        _("坐标须为 [经度, 纬度]（WGS84），经度 -180～180，纬度 -90～90。")
+                    )
             if ring[0] != ring[-1]:
                 raise forms.ValidationError(_("边界环未闭合：首点与末点必须相同。"))
 
@@ -58,12 +60,12 @@ class GeoJSONField(forms.JSONField):
         _validate_polygon(value)
 
 
-class StyledFormMixin:
+class StyledFormMixin(forms.BaseForm):
     """Give every widget Tabler's classes so templates stay plain."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[call-arg]
-        for field in self.fields.values():  # type: ignore[attr-defined]
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
             widget = field.widget
             if isinstance(widget, forms.CheckboxInput):
                 widget.attrs.setdefault("class", "form-check-input")
@@ -73,23 +75,35 @@ class StyledFormMixin:
                 widget.attrs.setdefault("class", "form-control")
 
     def full_clean(self) -> None:
-        super().full_clean()  # type: ignore[misc]
-        for name in self._errors or {}:  # type: ignore[attr-defined]
-            if name in self.fields:  # type: ignore[attr-defined]
-                attrs = self.fields[name].widget.attrs  # type: ignore[attr-defined]
+        super().full_clean()
+        for name in self.errors:
+            if name in self.fields:
+                attrs = self.fields[name].widget.attrs
                 if "is-invalid" not in attrs.get("class", ""):
                     attrs["class"] = f"{attrs.get('class', '')} is-invalid"
 
 
 class OrgUnitForm(StyledFormMixin, forms.ModelForm):
-    boundary = GeoJSONField(label=_("边界 (GeoJSON)"), required=False,
-                            help_text=_("Polygon 或 MultiPolygon，坐标为 WGS84 [经度, 纬度]。"))
+    boundary = GeoJSONField(
+        label=_("边界 (GeoJSON)"),
+        required=False,
+        help_text=_("Polygon 或 MultiPolygon，坐标为 WGS84 [经度, 纬度]。"),
+    )
     version = forms.IntegerField(widget=forms.HiddenInput)
 
     class Meta:
         model = OrgUnit
-        fields = ["name", "short_name", "code", "population", "households", "area_km2", "sort_order", "is_active",
-                  "boundary"]
+        fields = [
+            "name",
+            "short_name",
+            "code",
+            "population",
+            "households",
+            "area_km2",
+            "sort_order",
+            "is_active",
+            "boundary",
+        ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -116,20 +130,28 @@ class OrgUnitCreateForm(OrgUnitForm):
         super().__init__(*args, **kwargs)
         self.fields["version"].required = False
         kinds = parent.allowed_child_kinds()
-        self.fields["kind"].choices = [(k, OrgUnit.Kind(k).label) for k in kinds]
+        kind_field = self.fields["kind"]
+        assert isinstance(kind_field, forms.ChoiceField)
+        kind_field.choices = [(k, OrgUnit.Kind(k).label) for k in kinds]
         self.fields["kind"].widget.attrs["class"] = "form-select"
 
 
+class UnitChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.name}（{obj.get_kind_display()} {obj.code}）"
+
+
 class OrgUnitMoveForm(StyledFormMixin, forms.Form):
-    new_parent = forms.ModelChoiceField(label=_("新的上级单元"), queryset=OrgUnit.objects.none())
+    new_parent = UnitChoiceField(label=_("新的上级单元"), queryset=OrgUnit.objects.none())
 
     def __init__(self, *args: Any, unit: OrgUnit, candidates: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        allowed_parent_kinds = [k for k, children in OrgUnit.ALLOWED_CHILDREN.items() if unit.kind in children]
+        allowed_parent_kinds = [
+            k for k, children in OrgUnit.ALLOWED_CHILDREN.items() if unit.kind in children
+        ]
         field = self.fields["new_parent"]
         assert isinstance(field, forms.ModelChoiceField)
         field.queryset = candidates.filter(kind__in=allowed_parent_kinds).exclude(path__startswith=unit.path)
-        field.label_from_instance = lambda u: f"{u.name}（{u.get_kind_display()} {u.code}）"
 
 
 class StyledPasswordChangeForm(StyledFormMixin, PasswordChangeForm):

@@ -1,7 +1,8 @@
 """The one place that decides "may this user do this to this object".
 
-Roles grant actions; a membership grants its role's actions on the subtree of its org unit. `can(user, action, obj)`
-answers for one object, `scope_paths(user, action)` gives the subtree roots that `visible_to` filters by, so pages,
+Roles grant actions; a membership grants its role's actions on the subtree of its org unit.
+`can(user, action, obj)` answers for one object, `scope_paths(user, action)` gives the subtree roots that
+`visible_to` filters by, so pages,
 API, exports, search and counts all ask the same question. Later modules add their actions with `register()`.
 """
 
@@ -15,8 +16,17 @@ from django.core.exceptions import PermissionDenied
 from jiedao.core.models.users import Role
 
 R = Role
-STAFF_READERS = frozenset({R.DISTRICT_STAFF, R.LEADER, R.DEPARTMENT_STAFF, R.COMMUNITY_STAFF, R.GRID_WORKER,
-                           R.AUDITOR, R.ADMINISTRATOR})
+STAFF_READERS = frozenset(
+    {
+        R.DISTRICT_STAFF,
+        R.LEADER,
+        R.DEPARTMENT_STAFF,
+        R.COMMUNITY_STAFF,
+        R.GRID_WORKER,
+        R.AUDITOR,
+        R.ADMINISTRATOR,
+    }
+)
 EVERYONE = STAFF_READERS | {R.VOLUNTEER}
 
 _ACTIONS: dict[str, frozenset[str]] = {}
@@ -64,7 +74,9 @@ def roles_for(action: str) -> frozenset[str]:
     try:
         return _ACTIONS[action]
     except KeyError:
-        raise ValueError(f"unknown action {action!r}; declare it with jiedao.core.permissions.register") from None
+        raise ValueError(
+            f"unknown action {action!r}; declare it with jiedao.core.permissions.register"
+        ) from None
 
 
 def _memberships(user: Any) -> list[tuple[str, str, int | None]]:
@@ -149,7 +161,7 @@ def can(user: Any, action: str, obj: Any = None) -> bool:
 
 
 def require(user: Any, action: str, obj: Any = None) -> None:
-    """Raise PermissionDenied unless `can(user, action, obj)`; the refusal is logged by the audit middleware."""
+    """Raise PermissionDenied unless `can(user, action, obj)`; the audit middleware logs the refusal."""
     if not can(user, action, obj):
         raise PermissionDenied(action)
 

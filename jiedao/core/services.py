@@ -15,8 +15,17 @@ from jiedao.core.models import OrgUnit, User
 from jiedao.core.models.scope import scoped_models
 from jiedao.core.permissions import require
 
-EDITABLE_FIELDS = ("name", "short_name", "code", "population", "households", "area_km2", "boundary", "sort_order",
-                   "is_active")
+EDITABLE_FIELDS = (
+    "name",
+    "short_name",
+    "code",
+    "population",
+    "households",
+    "area_km2",
+    "boundary",
+    "sort_order",
+    "is_active",
+)
 
 
 class ConflictError(ValidationError):
@@ -31,7 +40,11 @@ def _check_child_kind(parent: OrgUnit, kind: str) -> None:
     if kind not in parent.allowed_child_kinds():
         raise ValidationError(
             _("“%(parent)s”（%(parent_kind)s）下不能设立%(kind)s。")
-            % {"parent": parent.name, "parent_kind": parent.get_kind_display(), "kind": OrgUnit.Kind(kind).label}
+            % {
+                "parent": parent.name,
+                "parent_kind": parent.get_kind_display(),
+                "kind": OrgUnit.Kind(kind).label,
+            }
         )
 
 
@@ -41,7 +54,7 @@ def create_unit(actor: User, parent: OrgUnit, *, kind: str, **fields: Any) -> Or
     with transaction.atomic():
         parent = OrgUnit.objects.select_for_update().get(pk=parent.pk)
         instance = OrgUnit(kind=kind, **fields)
-        instance._history_user = actor  # type: ignore[attr-defined]
+        instance._history_user = actor
         unit: OrgUnit = OrgUnit.objects.add_child(parent, instance=instance)
         record_event("org.create", actor=actor, obj=unit, data={"parent": parent.code, **_snapshot(unit)})
     return unit
@@ -68,7 +81,7 @@ def update_unit(actor: User, unit: OrgUnit, *, version: int, **changes: Any) -> 
         if not diff:
             return current
         current.version += 1  # the row is locked: no one else can bump it meanwhile
-        current._history_user = actor  # type: ignore[attr-defined]
+        current._history_user = actor
         current.save()
         record_event("org.change", actor=actor, obj=current, data={"changes": diff})
     return current

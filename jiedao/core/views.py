@@ -12,8 +12,14 @@ from django.utils.translation import gettext as _
 
 from jiedao.core import services, worklist
 from jiedao.core.forms import OrgUnitCreateForm, OrgUnitForm, OrgUnitMoveForm
-from jiedao.core.models import ContactCommunity, Department, Membership, OrgUnit
+from jiedao.core.models import ContactCommunity, Department, Membership, OrgUnit, User
 from jiedao.core.permissions import can, require, scope_paths
+
+
+def _actor(request: HttpRequest) -> User:
+    """The signed-in user acting on this request (views calling this are behind login_required)."""
+    assert isinstance(request.user, User)
+    return request.user
 
 
 def visible_unit_or_404(request: HttpRequest, code: str) -> OrgUnit:
@@ -24,9 +30,11 @@ def visible_unit_or_404(request: HttpRequest, code: str) -> OrgUnit:
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     items = worklist.items_for(request.user)
-    roots = OrgUnit.objects.visible_to(request.user).filter(
-        path__in=scope_paths(request.user, "org.view") or []
-    ) if not request.user.is_superuser else OrgUnit.get_root_nodes()
+    roots = (
+        OrgUnit.objects.visible_to(request.user).filter(path__in=scope_paths(request.user, "org.view") or [])
+        if not request.user.is_superuser
+        else OrgUnit.get_root_nodes()
+    )
     return render(request, "core/home.html", {"items": items, "scope_roots": list(roots)})
 
 
@@ -60,7 +68,7 @@ def org_tree(request: HttpRequest) -> HttpResponse:
         .annotate(n=Count("id"))
     )
     for unit in units:
-        unit.staff_count = staff_counts.get(unit.pk, 0)  # type: ignore[attr-defined]
+        unit.staff_count = staff_counts.get(unit.pk, 0)
     q = request.GET.get("q", "").strip()
     matches: set[str] = set()
     if q:
@@ -96,7 +104,8 @@ def org_unit(request: HttpRequest, code: str) -> HttpResponse:
         .order_by("role", "user__username")
     )
     departments = (
-        Department.objects.visible_to(user, "department.view").filter(org_unit=unit, is_active=True)
+        Department.objects.visible_to(user, "department.view")
+        .filter(org_unit=unit, is_active=True)
         .annotate(staff_count=Count("memberships", filter=Q(memberships__is_active=True)))
         .order_by("sort_order", "name")
     )
@@ -107,14 +116,28 @@ def org_unit(request: HttpRequest, code: str) -> HttpResponse:
         .order_by("org_path")
     )
     features = [
-        {"type": "Feature", "geometry": c.boundary, "properties": {"name": c.display_name, "code": c.code,
-                                                                   "url": f"/org/{c.code}/", "level": "child"}}
+        {
+            "type": "Feature",
+            "geometry": c.boundary,
+            "properties": {
+                "name": c.display_name,
+                "code": c.code,
+                "url": f"/org/{c.code}/",
+                "level": "child",
+            },
+        }
         for c in children
         if c.boundary
     ]
     if unit.boundary:
-        features.insert(0, {"type": "Feature", "geometry": unit.boundary,
-                            "properties": {"name": unit.display_name, "code": unit.code, "level": "self"}})
+        features.insert(
+            0,
+            {
+                "type": "Feature",
+                "geometry": unit.boundary,
+                "properties": {"name": unit.display_name, "code": unit.code, "level": "self"},
+            },
+        )
     return render(
         request,
         "core/org_unit.html",
@@ -143,7 +166,7 @@ def org_unit_edit(request: HttpRequest, code: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = {f: form.cleaned_data[f] for f in OrgUnitForm.Meta.fields}
         try:
-            unit = services.update_unit(request.user, unit, version=form.cleaned_data["version"], **data)
+            unit = services.update_unit(_actor(request), unit, version=form.cleaned_data["version"], **data)
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
@@ -163,7 +186,7 @@ def org_unit_add(request: HttpRequest, code: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = {f: form.cleaned_data[f] for f in OrgUnitForm.Meta.fields}
         try:
-            unit = services.create_unit(request.user, parent, kind=form.cleaned_data["kind"], **data)
+            unit = services.create_unit(_actor(request), parent, kind=form.cleaned_data["kind"], **data)
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
@@ -180,7 +203,7 @@ def org_unit_move(request: HttpRequest, code: str) -> HttpResponse:
     form = OrgUnitMoveForm(request.POST or None, unit=unit, candidates=candidates)
     if request.method == "POST" and form.is_valid():
         try:
-            unit = services.move_unit(request.user, unit, form.cleaned_data["new_parent"])
+            unit = services.move_unit(_actor(request), unit, form.cleaned_data["new_parent"])
         except ValidationError as exc:
             form.add_error(None, exc)
         else:

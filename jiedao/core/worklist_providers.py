@@ -1,4 +1,5 @@
-"""The core module's entries in 我的待办: the user's pending reminders, and for calendar administrators the years
+"""The core module's entries in 我的待办: the user's pending reminders, and for calendar administrators the
+years
 whose public holidays are unknown (deadlines there are computed on weekends only)."""
 
 from __future__ import annotations

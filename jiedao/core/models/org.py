@@ -57,7 +57,9 @@ class OrgUnit(MP_Node):
     boundary = models.JSONField(_("边界 (GeoJSON)"), null=True, blank=True)
     population = models.PositiveIntegerField(_("人口"), null=True, blank=True)
     households = models.PositiveIntegerField(_("户数"), null=True, blank=True)
-    area_km2 = models.DecimalField(_("面积 (平方公里)"), max_digits=8, decimal_places=3, null=True, blank=True)
+    area_km2 = models.DecimalField(
+        _("面积 (平方公里)"), max_digits=8, decimal_places=3, null=True, blank=True
+    )
     sort_order = models.PositiveIntegerField(_("排序"), default=0)
     is_active = models.BooleanField(_("启用"), default=True)
     version = models.PositiveIntegerField(_("版本"), default=1, editable=False)
@@ -102,7 +104,9 @@ class Department(ScopedModel):
         verbose_name = _("科室")
         verbose_name_plural = _("科室")
         ordering = ["org_path", "sort_order", "name"]
-        constraints = [models.UniqueConstraint(fields=["org_unit", "code"], name="department_code_unique_per_unit")]
+        constraints = [
+            models.UniqueConstraint(fields=["org_unit", "code"], name="department_code_unique_per_unit")
+        ]
 
     def __str__(self) -> str:
         return self.name

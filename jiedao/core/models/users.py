@@ -44,7 +44,9 @@ class User(AbstractUser):
 class Membership(ScopedModel):
     """A user's attachment to an org unit in a role (optionally within a department of that unit)."""
 
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("用户"))
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("用户")
+    )
     role = models.CharField(_("角色"), max_length=32, choices=Role.choices)
     department = models.ForeignKey(
         "core.Department",
@@ -63,10 +65,16 @@ class Membership(ScopedModel):
         verbose_name_plural = _("任职")
         ordering = ["org_path", "role"]
         constraints = [
+            # Two conditional constraints rather than nulls_distinct=False, which SQLite does not enforce.
             models.UniqueConstraint(
                 fields=["user", "org_unit", "role", "department"],
-                name="membership_unique",
-                nulls_distinct=False,
+                condition=models.Q(department__isnull=False),
+                name="membership_unique_in_department",
+            ),
+            models.UniqueConstraint(
+                fields=["user", "org_unit", "role"],
+                condition=models.Q(department__isnull=True),
+                name="membership_unique_without_department",
             ),
         ]
 
