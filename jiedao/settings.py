@@ -186,7 +186,7 @@ if not DEBUG:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
 
-# E-mail and SMS delivery of notifications; SITE_URL (https://jiedao.example.gov.cn) makes their links absolute.
+# E-mail and SMS delivery of notifications. SITE_URL (https://jiedao.example.gov.cn) makes links absolute.
 SITE_URL = env_str("JIEDAO_SITE_URL", "").rstrip("/")
 if SITE_URL and not SITE_URL.startswith(("http://", "https://")):
     raise ImproperlyConfigured("Environment variable JIEDAO_SITE_URL must start with http:// or https://.")
@@ -207,14 +207,15 @@ TICK_INTERVAL_SECONDS = env_int("JIEDAO_TICK_SECONDS", 60, minimum=5)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
+        # Token first: its WWW-Authenticate header makes failed credentials a 401 (session has none: 403).
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "jiedao.api_schema.JiedaoAutoSchema",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Jiedao API",

@@ -55,3 +55,29 @@ def test_schema_lists_every_endpoint(world: World, client_for: Callable[[str], C
     paths = response.json()["paths"]
     assert {"/api/v1/org-units/", "/api/v1/departments/", "/api/v1/users/"} <= set(paths)
     assert client_for("leader").get("/api/docs/").status_code == 200
+
+
+def test_invalid_token_is_refused(world: World) -> None:
+    response = Client().get("/api/v1/org-units/", HTTP_AUTHORIZATION="Token not-a-real-token")
+    assert response.status_code == 401
+    assert Client().get("/api/v1/org-units/").status_code in (401, 403)
+
+
+def test_api_errors_are_json(world: World, client_for: Callable[[str], Client]) -> None:
+    client = client_for("leader")
+    for url in (
+        "/api/v1/departments/1.5e-3/",
+        "/api/v1/no-such-thing/",
+        f"/api/v1/org-units/{world.other_grid.code}/",
+    ):
+        response = client.get(url)
+        assert response.status_code == 404 and response["Content-Type"] == "application/json", url
+        assert "detail" in response.json()
+    assert client.get("/api/v1/org-units/", {"page": 99}).status_code == 404
+
+
+def test_bad_filter_value_is_a_400_with_field_message(
+    world: World, client_for: Callable[[str], Client]
+) -> None:
+    response = client_for("leader").get("/api/v1/org-units/", {"kind": "xyz"})
+    assert response.status_code == 400 and "kind" in response.json()

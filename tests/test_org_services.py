@@ -15,7 +15,7 @@ def test_admin_creates_grid_with_event(world: World) -> None:
     unit = services.create_unit(
         world["admin"], world.community_a, kind="grid", code="410104004001009", name="陇一社区第9网格"
     )
-    assert unit.get_parent() == world.community_a
+    assert OrgUnit.objects.get_parent(unit) == world.community_a
     event = AuditEvent.objects.get(kind="org.create", object_id=str(unit.pk))
     assert event.actor == world["admin"] and event.org_path == unit.path
 

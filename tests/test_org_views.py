@@ -124,7 +124,7 @@ def test_admin_adds_and_moves_a_grid(world: World, client_for: ClientFor) -> Non
     )
     assert response.status_code == 302
     grid.refresh_from_db()
-    assert grid.get_parent() == world.community_b
+    assert OrgUnit.objects.get_parent(grid) == world.community_b
 
 
 def test_add_under_grid_is_explained(world: World, client_for: ClientFor) -> None:

@@ -94,7 +94,7 @@ def move_unit(actor: User, unit: OrgUnit, new_parent: OrgUnit) -> OrgUnit:
     if new_parent.path.startswith(unit.path):
         raise ValidationError(_("不能把单元移动到它自己或它的下级之下。"))
     _check_child_kind(new_parent, unit.kind)
-    old_parent = unit.get_parent()
+    old_parent = OrgUnit.objects.get_parent(unit)
     with transaction.atomic():
         old_path = unit.path
         OrgUnit.objects.move(unit, new_parent, "last-child")

@@ -6,9 +6,10 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.views import defaults
 
 from jiedao.core import services, worklist
 from jiedao.core.forms import OrgUnitCreateForm, OrgUnitForm, OrgUnitMoveForm
@@ -25,6 +26,19 @@ def _actor(request: HttpRequest) -> User:
 def visible_unit_or_404(request: HttpRequest, code: str) -> OrgUnit:
     """The unit, if the user may see it; out-of-scope units are answered like missing ones."""
     return get_object_or_404(OrgUnit.objects.visible_to(request.user), code=code)
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """404: JSON under /api/ (clients parse it), the friendly page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": _("未找到。")}, status=404)
+    return defaults.page_not_found(request, exception)
+
+
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": _("您没有执行该操作的权限。")}, status=403)
+    return defaults.permission_denied(request, exception)
 
 
 @login_required
@@ -96,7 +110,7 @@ def org_unit(request: HttpRequest, code: str) -> HttpResponse:
         .filter(path__startswith=unit.path, depth=unit.depth + 1)
         .order_by("sort_order", "code")
     )
-    ancestors = [a for a in unit.get_ancestors() if can(user, "org.view", a)]
+    ancestors = [a for a in OrgUnit.objects.get_ancestors(unit) if can(user, "org.view", a)]
     staff = (
         Membership.objects.visible_to(user, "membership.view")
         .filter(org_unit=unit, is_active=True)

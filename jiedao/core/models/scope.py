@@ -40,9 +40,9 @@ def under_path(field: str, path: str, using: str = "default") -> Q:
     """Rows whose `field` lies in the subtree at `path` (the path itself included), as an index-friendly test.
 
     PostgreSQL answers `startswith` (LIKE 'p%') from the varchar_pattern_ops index Django adds to indexed
-    CharFields. SQLite's LIKE is case-insensitive and cannot use the index, so there the same set is asked as a
-    range in byte order: every string starting with p, and only those, lies in [p, p with its last character
-    incremented). Paths are made of 0-9 and A-Z, so the incremented character never needs a carry.
+    CharFields. SQLite's LIKE is case-insensitive and cannot use the index, so there the same set is asked as
+    a range in byte order: every string starting with p, and only those, lies in [p, p with its last
+    character incremented). Paths are made of 0-9 and A-Z, so the incremented character never needs a carry.
     """
     if connections[using].vendor == "sqlite":
         upper = path[:-1] + chr(ord(path[-1]) + 1)

@@ -83,5 +83,6 @@ class Command(BaseCommand):
         )
         if result.steps:
             self.stdout.write(_("其他演示步骤：%(steps)s") % {"steps": "、".join(result.steps)})
-        self.stdout.write("")
-        self.stdout.write(format_logins())
+        if not options["if_empty"]:  # `make run` loads with --if-empty, then prints the logins itself
+            self.stdout.write("")
+            self.stdout.write(format_logins())
