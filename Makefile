@@ -26,7 +26,7 @@ MESSAGES_STAMP := var/.messages-compiled
 PO_FILES := $(shell find jiedao -path '*/locale/*/LC_MESSAGES/*.po' 2>/dev/null)
 MYPY_PATHS := jiedao tests $(wildcard bench scripts) manage.py
 
-.PHONY: help install assets messages migrate demo run test lint typecheck check-migrations pytest browser-deps \
+.PHONY: help install assets messages catalogue migrate demo run test lint typecheck check-migrations pytest browser-deps \
 	lock clean
 
 help:
@@ -97,6 +97,12 @@ $(MESSAGES_STAMP): $(PO_FILES) $(INSTALLED)
 	@touch $@
 
 messages: $(MESSAGES_STAMP)
+
+# Refresh the English catalogue from the code (then translate the new entries and commit the .po file).
+catalogue: $(INSTALLED)
+	cd jiedao && $(DEV) ../$(PY) ../manage.py makemessages -l en --no-obsolete -v 0
+	@n=$$(msgattrib --untranslated --no-wrap jiedao/locale/en/LC_MESSAGES/django.po | grep -c '^msgid "..*"' || true); \
+		echo "English catalogue: $$n entries still to translate"
 
 # --- Run ---------------------------------------------------------------------------------------------------
 

@@ -1,7 +1,7 @@
 """Every UI string is translatable, and the English catalogue is complete and current.
 
 Chinese is the source language (msgids); English translations live in jiedao/locale/en. A string added to the
-code without an English translation fails here: run `make messages`, translate, and commit the .po file.
+code without an English translation fails here: run `make catalogue`, translate, and commit the .po file.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def test_english_catalogue_covers_every_string_in_the_code(
         ["msgcmp", "--use-untranslated", str(CATALOGUE), str(generated)], capture_output=True, text=True
     )
     assert result.returncode == 0, (
-        "strings missing from the English catalogue (run `make messages`):\n" + (result.stderr[-3000:])
+        "strings missing from the English catalogue (run `make catalogue`):\n" + (result.stderr[-3000:])
     )
 
 

@@ -64,7 +64,9 @@ class OrgUnit(MP_Node):
     is_active = models.BooleanField(_("启用"), default=True)
     version = models.PositiveIntegerField(_("版本"), default=1, editable=False)
 
-    history = HistoricalRecords()
+    # Tree bookkeeping and the edit counter are not history a person reads; moves keep their old and new
+    # paths in the org.move audit event.
+    history = HistoricalRecords(excluded_fields=["path", "depth", "numchild", "version"])
     objects = OrgUnitManager()
 
     class Meta:
