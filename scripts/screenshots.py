@@ -11,16 +11,8 @@ from pathlib import Path
 
 from playwright.sync_api import Page, sync_playwright
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from tests.browser.conftest import CHROMIUM, LAUNCH_ARGS
+
 VIEWPORTS = {"phone": {"width": 360, "height": 740}, "desktop": {"width": 1280, "height": 860}}
 
 
@@ -51,7 +43,7 @@ def main() -> None:
     if args.unit:
         pages["unit"] = f"/org/{args.unit}/"
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
         for vp_name, viewport in VIEWPORTS.items():
             for lang in ("zh", "en"):
                 context = browser.new_context(viewport=viewport, device_scale_factor=1)  # type: ignore[arg-type]

@@ -44,6 +44,13 @@ def test_concurrent_edit_is_detected(world: World) -> None:
     assert world.community_a.population == 7100
 
 
+def test_double_submit_of_the_same_edit_is_not_a_conflict(world: World) -> None:
+    services.update_unit(world["leader"], world.community_a, version=1, population=7100)
+    again = services.update_unit(world["leader"], world.community_a, version=1, population=7100)
+    assert again.version == 2 and again.population == 7100
+    assert AuditEvent.objects.filter(kind="org.change").count() == 1
+
+
 def test_unchanged_save_writes_no_event(world: World) -> None:
     before = AuditEvent.objects.count()
     services.update_unit(world["leader"], world.community_a, version=1, name=world.community_a.name)

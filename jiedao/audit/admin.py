@@ -8,6 +8,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from jiedao.audit.models import AuditEvent
+from jiedao.audit.services import HASHED_COLUMNS
 
 
 @admin.register(AuditEvent)
@@ -18,21 +19,7 @@ class AuditEventAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     ordering = ["-seq"]
     show_full_result_count = False  # counting millions of rows on every page is slow
-    readonly_fields = [
-        "seq",
-        "created_at",
-        "actor",
-        "actor_repr",
-        "kind",
-        "object_type",
-        "object_id",
-        "object_repr",
-        "org_path",
-        "ip_address",
-        "data",
-        "prev_hash",
-        "hash",
-    ]
+    readonly_fields = [*HASHED_COLUMNS, "hash"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -8,6 +8,7 @@ from django.contrib.auth.forms import PasswordChangeForm
 from django.utils.translation import gettext_lazy as _
 
 from jiedao.core.models import OrgUnit
+from jiedao.core.services import EDITABLE_FIELDS
 
 
 def _validate_polygon(value: Any) -> None:
@@ -93,17 +94,7 @@ class OrgUnitForm(StyledFormMixin, forms.ModelForm):
 
     class Meta:
         model = OrgUnit
-        fields = [
-            "name",
-            "short_name",
-            "code",
-            "population",
-            "households",
-            "area_km2",
-            "sort_order",
-            "is_active",
-            "boundary",
-        ]
+        fields = list(EDITABLE_FIELDS)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -15,6 +15,7 @@ from jiedao.core.models import OrgUnit, User
 from jiedao.core.models.scope import scoped_models
 from jiedao.core.permissions import require
 
+# The fields a person may edit, in the order the form shows them.
 EDITABLE_FIELDS = (
     "name",
     "short_name",
@@ -22,9 +23,9 @@ EDITABLE_FIELDS = (
     "population",
     "households",
     "area_km2",
-    "boundary",
     "sort_order",
     "is_active",
+    "boundary",
 )
 
 
@@ -68,6 +69,8 @@ def update_unit(actor: User, unit: OrgUnit, *, version: int, **changes: Any) -> 
         raise ValueError(f"not editable: {sorted(unknown)}")
     with transaction.atomic():
         current = OrgUnit.objects.select_for_update().get(pk=unit.pk)
+        if current.version != version and all(getattr(current, f) == v for f, v in changes.items()):
+            return current  # the same edit submitted twice (a double click): already saved, nothing to do
         if current.version != version:
             raise ConflictError(
                 _("此单元已被他人修改（您打开的是第 %(mine)s 版，当前是第 %(now)s 版）。请刷新后重新填写。")

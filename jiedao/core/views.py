@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -15,6 +17,7 @@ from jiedao.core import services, worklist
 from jiedao.core.forms import OrgUnitCreateForm, OrgUnitForm, OrgUnitMoveForm
 from jiedao.core.models import ContactCommunity, Department, Membership, OrgUnit, User
 from jiedao.core.permissions import can, require, scope_paths
+from jiedao.core.services import EDITABLE_FIELDS
 
 
 def _actor(request: HttpRequest) -> User:
@@ -172,20 +175,36 @@ def org_unit(request: HttpRequest, code: str) -> HttpResponse:
     )
 
 
+def _submit(
+    request: HttpRequest, form: forms.BaseForm, action: Callable[[], OrgUnit], success: str
+) -> HttpResponse | None:
+    """Run a service for a valid form: a refusal (validation, conflict) lands on the form; success redirects
+    to the unit's page with `success` (a message with a %(name)s placeholder)."""
+    try:
+        unit = action()
+    except ValidationError as exc:
+        form.add_error(None, exc)
+        return None
+    messages.success(request, success % {"name": unit.name})
+    return redirect("core:org_unit", code=unit.code)
+
+
 @login_required
 def org_unit_edit(request: HttpRequest, code: str) -> HttpResponse:
     unit = visible_unit_or_404(request, code)
     require(request.user, "org.change", unit)
     form = OrgUnitForm(request.POST or None, instance=OrgUnit.objects.get(pk=unit.pk))
     if request.method == "POST" and form.is_valid():
-        data = {f: form.cleaned_data[f] for f in OrgUnitForm.Meta.fields}
-        try:
-            unit = services.update_unit(_actor(request), unit, version=form.cleaned_data["version"], **data)
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        else:
-            messages.success(request, _("已保存“%(name)s”。") % {"name": unit.name})
-            return redirect("core:org_unit", code=unit.code)
+        data = {f: form.cleaned_data[f] for f in EDITABLE_FIELDS}
+        version = form.cleaned_data["version"]
+        done = _submit(
+            request,
+            form,
+            lambda: services.update_unit(_actor(request), unit, version=version, **data),
+            _("已保存“%(name)s”。"),
+        )
+        if done:
+            return done
     return render(request, "core/org_unit_form.html", {"unit": unit, "form": form, "mode": "edit"})
 
 
@@ -198,14 +217,16 @@ def org_unit_add(request: HttpRequest, code: str) -> HttpResponse:
         return redirect("core:org_unit", code=parent.code)
     form = OrgUnitCreateForm(request.POST or None, parent=parent, instance=OrgUnit())
     if request.method == "POST" and form.is_valid():
-        data = {f: form.cleaned_data[f] for f in OrgUnitForm.Meta.fields}
-        try:
-            unit = services.create_unit(_actor(request), parent, kind=form.cleaned_data["kind"], **data)
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        else:
-            messages.success(request, _("已新建“%(name)s”。") % {"name": unit.name})
-            return redirect("core:org_unit", code=unit.code)
+        data = {f: form.cleaned_data[f] for f in EDITABLE_FIELDS}
+        kind = form.cleaned_data["kind"]
+        done = _submit(
+            request,
+            form,
+            lambda: services.create_unit(_actor(request), parent, kind=kind, **data),
+            _("已新建“%(name)s”。"),
+        )
+        if done:
+            return done
     return render(request, "core/org_unit_form.html", {"unit": parent, "form": form, "mode": "add"})
 
 
@@ -216,11 +237,13 @@ def org_unit_move(request: HttpRequest, code: str) -> HttpResponse:
     candidates = OrgUnit.objects.visible_to(request.user, "org.move")
     form = OrgUnitMoveForm(request.POST or None, unit=unit, candidates=candidates)
     if request.method == "POST" and form.is_valid():
-        try:
-            unit = services.move_unit(_actor(request), unit, form.cleaned_data["new_parent"])
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        else:
-            messages.success(request, _("已将“%(name)s”移到新的上级单元下。") % {"name": unit.name})
-            return redirect("core:org_unit", code=unit.code)
+        new_parent = form.cleaned_data["new_parent"]
+        done = _submit(
+            request,
+            form,
+            lambda: services.move_unit(_actor(request), unit, new_parent),
+            _("已将“%(name)s”移到新的上级单元下。"),
+        )
+        if done:
+            return done
     return render(request, "core/org_unit_move.html", {"unit": unit, "form": form})

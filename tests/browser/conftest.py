@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, Response, sync_playwright
+from playwright.sync_api import Browser, Page, Response, ViewportSize, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[2]
 ENSURE_SCRIPT = ROOT / "scripts" / "ensure_chromium.sh"
@@ -165,7 +165,8 @@ def open_page(
     contexts = []
 
     def make(viewport: dict[str, int]) -> Visit:
-        context = browser.new_context(viewport=viewport, locale="zh-CN", timezone_id="Asia/Shanghai")
+        size = ViewportSize(width=viewport["width"], height=viewport["height"])
+        context = browser.new_context(viewport=size, locale="zh-CN", timezone_id="Asia/Shanghai")
         context.set_default_timeout(15_000)
         contexts.append(context)
         page = context.new_page()
