@@ -155,3 +155,28 @@ def test_error_pages_are_friendly(world: World, client_for: ClientFor) -> None:
     assert response.status_code == 404 and "页面不存在" in response.content.decode()
     response = client_for("comm_a").get(reverse("core:org_unit_edit", args=[world.community_a.code]))
     assert response.status_code == 403 and "无权访问" in response.content.decode()
+
+
+def test_admin_site_edits_through_the_service(world: World, client_for: ClientFor) -> None:
+    from jiedao.audit.models import AuditEvent
+
+    client = client_for("admin")
+    url = f"/admin/core/orgunit/{world.community_a.pk}/change/"
+    assert client.get(url).status_code == 200
+    assert client.get("/admin/core/orgunit/add/").status_code == 403
+    data = {
+        "name": world.community_a.name,
+        "short_name": "陇一",
+        "code": world.community_a.code,
+        "population": "7300",
+        "households": "",
+        "area_km2": "",
+        "sort_order": "0",
+        "is_active": "on",
+        "boundary": "null",
+    }
+    response = client.post(url, data)
+    assert response.status_code == 302, response.content.decode()[-2000:]
+    world.community_a.refresh_from_db()
+    assert world.community_a.population == 7300 and world.community_a.version == 2
+    assert AuditEvent.objects.filter(kind="org.change", object_id=str(world.community_a.pk)).exists()

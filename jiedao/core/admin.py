@@ -1,20 +1,44 @@
+from typing import Any
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
-from treebeard.admin import TreeAdmin
-from treebeard.forms import movenodeform_factory
 
-from jiedao.core import admin_calendar  # noqa: F401  (registers the calendar models)
+from jiedao.core import (
+    admin_calendar,  # noqa: F401  (registers the calendar models)
+    services,
+)
 from jiedao.core.models import ContactCommunity, Department, Membership, OrgUnit, Reminder, User
+from jiedao.core.services import EDITABLE_FIELDS
 
 
 @admin.register(OrgUnit)
-class OrgUnitAdmin(TreeAdmin, SimpleHistoryAdmin):
-    form = movenodeform_factory(OrgUnit, exclude=["version"])
+class OrgUnitAdmin(SimpleHistoryAdmin):
+    """Field edits go through services.update_unit (permission, audit event). Adding, moving and removing
+    units happen on the app's own pages: a move must re-path every scoped row under the unit in the same
+    transaction, which treebeard's admin move form would not do."""
+
+    fields = [*EDITABLE_FIELDS]
     list_display = ["name", "kind", "code", "population", "is_active"]
     list_filter = ["kind", "is_active"]
     search_fields = ["name", "short_name", "code"]
+    ordering = ["path"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: OrgUnit, form: Any, change: bool) -> None:
+        assert isinstance(request.user, User)
+        current = OrgUnit.objects.get(pk=obj.pk)
+        changes = {f: getattr(obj, f) for f in form.changed_data if f in EDITABLE_FIELDS}
+        updated = services.update_unit(request.user, current, version=current.version, **changes)
+        obj.refresh_from_db()
+        obj.version = updated.version
 
 
 @admin.register(Department)
