@@ -353,3 +353,21 @@ def test_a_failing_step_rolls_everything_back(empty_db: None, monkeypatch: pytes
         run_demo()
     assert not OrgUnit.objects.exists()
     assert not User.objects.exists()
+
+
+def test_demo_gives_fixed_logins_work_items(empty_db: None) -> None:
+    from django.utils import timezone
+
+    from jiedao.core.deadlines import pending_reminders_for
+    from jiedao.core.worklist import items_for
+    from jiedao.notifications.models import Notification
+
+    run_demo()
+    leader = User.objects.get(username="leader")
+    assert pending_reminders_for(leader).count() == 2
+    assert all(r.due_at > timezone.now() for r in pending_reminders_for(leader))
+    assert any(item.title == "陇海村回迁户走访" for item in items_for(leader))
+    assert Notification.objects.filter(recipient=leader).count() == 1
+    run_demo()  # idempotent
+    assert pending_reminders_for(leader).count() == 2
+    assert Notification.objects.filter(recipient=leader).count() == 1

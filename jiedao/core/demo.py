@@ -907,3 +907,79 @@ def format_logins() -> str:
     lines.append("")
     lines.append(_("其他演示账号（leader02…leader12、dept_*、comm_*、grid_* 等）使用同一密码。"))
     return "\n".join(lines) + "\n"
+
+
+# ------------------------------------------------------------------------------------------------
+# Work items for the fixed logins, so that 我的待办 and the inbox show what they look like
+# ------------------------------------------------------------------------------------------------
+
+# (username, days from now, hour, title, body)
+DEMO_REMINDERS: list[tuple[str, int, int, str, str]] = [
+    ("leader", 1, 9, "陇海村回迁户走访", "与回迁户代表面谈，带上安置协议草案和上次走访记录。"),
+    (
+        "leader",
+        3,
+        15,
+        "联系点例会：陇海东路第一社区",
+        "听取老澡堂改建老年日间照料中心（1200 平方米）的进度。",
+    ),
+    ("comm_a", 2, 10, "老年日间照料中心方案征求意见截止", "汇总居民意见，准备提交两委会商议。"),
+    ("grid_a", 0, 18, "雨后复查积水点", "复查网格内的涵洞和积水点，拍照上报。"),
+    ("dept_xinfang", 5, 9, "信访积案周报", "整理本周信访积案化解进度，报党工委。"),
+]
+DEMO_KIND = "demo"
+
+
+def demo_work_items(scale: int, stdout: TextIOBase) -> None:
+    """Pending reminders (fired ones are set pending again, in the future) and one welcome notification."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from jiedao.core.models import DueState, Reminder
+    from jiedao.notifications.models import Notification
+
+    today = timezone.localtime().replace(minute=0, second=0, microsecond=0)
+    for username, days, hour, title, body in DEMO_REMINDERS:
+        user = User.objects.filter(username=username).first()
+        membership = Membership.objects.filter(user__username=username, is_active=True).select_related(
+            "org_unit"
+        )
+        first = membership.order_by("org_path").first()
+        if user is None or first is None:
+            continue
+        due_at = (today + timedelta(days=days)).replace(hour=hour)
+        if due_at <= timezone.now():
+            due_at += timedelta(days=1)
+        reminder, created = Reminder.objects.get_or_create(
+            recipient=user,
+            kind=DEMO_KIND,
+            title=title,
+            defaults={
+                "body": body,
+                "due_at": due_at,
+                "org_unit": first.org_unit,
+                "url": f"/org/{first.org_unit.code}/",
+            },
+        )
+        if not created and (reminder.due_state != DueState.PENDING or reminder.due_at <= timezone.now()):
+            reminder.due_at = due_at
+            reminder.due_state = DueState.PENDING
+            reminder.claim_token = None
+            reminder.done_at = None
+            reminder.save()
+    for username in FIXED_LOGINS:
+        user = User.objects.filter(username=username).first()
+        if user is not None:
+            Notification.objects.get_or_create(
+                recipient=user,
+                kind=DEMO_KIND,
+                title="欢迎使用街道工作平台",  # stored data, in the demo district's language
+                defaults={
+                    "body": "这是演示数据。“我的待办”列出交办给您的事项，铃铛里是发给您的通知。",
+                    "url": "/",
+                },
+            )
+
+
+register_demo_step("core.work_items", demo_work_items)
