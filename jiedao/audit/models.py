@@ -9,9 +9,12 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-# The length of a root node's materialized path (OrgUnit.steplen): a user scoped at a root (the district) also
-# sees events that belong to no unit, such as sign-ins.
-ROOT_PATH_LENGTH = 4
+from jiedao.core.models.org import OrgUnit
+from jiedao.core.models.scope import under_path
+
+# The length of a root node's materialized path: a user scoped at a root (the district) also sees events that
+# belong to no unit, such as sign-ins for unknown names.
+ROOT_PATH_LENGTH = OrgUnit.steplen
 
 
 class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
@@ -27,7 +30,7 @@ class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
             return self.none()
         condition = Q()
         for path in paths:
-            condition |= Q(org_path__startswith=path)
+            condition |= under_path("org_path", path, self.db)
         if any(len(path) <= ROOT_PATH_LENGTH for path in paths):
             condition |= Q(org_path="")
         return self.filter(condition)

@@ -133,7 +133,6 @@ def _qualify(action: str, model: type | None) -> str:
     label = getattr(model, "scope_label", None) if model is not None else None
     if label is None and model is not None:
         label = model.__name__.lower()
-        label = {"orgunit": "org", "contactcommunity": "department"}.get(label, label)
     if label is None:
         raise ValueError(f"action {action!r} needs a model or a full name")
     return f"{label}.{action}"

@@ -47,11 +47,8 @@ def permission_denied(request: HttpRequest, exception: Exception) -> HttpRespons
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     items = worklist.items_for(request.user)
-    roots = (
-        OrgUnit.objects.visible_to(request.user).filter(path__in=scope_paths(request.user, "org.view") or [])
-        if not request.user.is_superuser
-        else OrgUnit.get_root_nodes()
-    )
+    paths = scope_paths(request.user, "org.view")
+    roots = OrgUnit.objects.get_root_nodes() if paths is None else OrgUnit.objects.filter(path__in=paths)
     return render(request, "core/home.html", {"items": items, "scope_roots": list(roots)})
 
 

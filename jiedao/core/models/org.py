@@ -43,6 +43,7 @@ class OrgUnit(MP_Node):
     }
 
     steplen = 4
+    scope_label = "org"  # its actions are org.view, org.change …
     alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
     # No node_order_by: a sorted insert would shift siblings' paths, and paths are copied onto scoped rows.
     # Children are appended; only an explicit move (services.move_unit) changes a path. Siblings are shown by
@@ -116,6 +117,8 @@ class Department(ScopedModel):
 
 class ContactCommunity(ScopedModel):
     """A leader's 联系点: a community (or village) the leader is personally responsible for."""
+
+    scope_label = "department"  # seen and changed with the sub-district's departments
 
     leader = models.ForeignKey(
         settings.AUTH_USER_MODEL,
