@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "jiedao.core",
     "jiedao.audit",
     "jiedao.notifications",
+    "jiedao.cases",
 ]
 
 MIDDLEWARE = [
@@ -170,6 +171,12 @@ STORAGES = {
 }
 MEDIA_URL = "media/"
 MEDIA_ROOT = VAR_DIR / "media"
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 30 * 1024 * 1024
+
+# Public portal: submissions allowed per phone number and per client address in a rolling hour.
+PORTAL_RATE_PER_PHONE = env_int("JIEDAO_PORTAL_RATE_PER_PHONE", 5, minimum=1)
+PORTAL_RATE_PER_IP = env_int("JIEDAO_PORTAL_RATE_PER_IP", 30, minimum=1)
 
 # Security. Production (JIEDAO_DEBUG off) passes `manage.py check --deploy` with no warning.
 SESSION_COOKIE_HTTPONLY = True

@@ -1,0 +1,6 @@
+"""Placeholder: filled in by its owner."""
+
+from django.urls import URLPattern
+
+app_name = "portal"
+urlpatterns: list[URLPattern] = []

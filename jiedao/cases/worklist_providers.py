@@ -1,0 +1,68 @@
+"""The cases module's entries in 我的待办: cases waiting for this user to act (accept, dispatch, sign, handle,
+verify, close, decide a request), most urgent first."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Q
+from django.utils.translation import gettext_lazy
+
+from jiedao.cases.clock import light_of
+from jiedao.cases.models import Case, Light, Request, Status
+from jiedao.core import worklist
+from jiedao.core.models.scope import under_path
+from jiedao.core.permissions import can, departments_of, scope_paths
+
+LIMIT = 30
+LEVEL = {Light.RED: "danger", Light.YELLOW: "warning"}
+
+
+def my_cases_q(user: Any) -> Q:
+    """Cases waiting on this user: handled by them, or led by their department or a unit they belong to."""
+    q = Q(handler=user)
+    depts = departments_of(user)
+    if depts:
+        q |= Q(lead_department_id__in=depts)
+    paths = scope_paths(user, "case.handle") or []
+    for path in paths:
+        q |= Q(lead_department__isnull=True) & under_path("lead_unit__path", path)
+    return q
+
+
+def case_items(user: Any) -> list[worklist.WorkItem]:
+    if not can(user, "case.view"):
+        return []
+    visible = Case.objects.visible_to(user)
+    waiting = Q(status__in=[Status.DISPATCHED, Status.HANDLING]) & my_cases_q(user)
+    if can(user, "case.accept"):
+        waiting |= Q(
+            status__in=[
+                Status.REGISTERED,
+                Status.ACCEPTED,
+                Status.REPORTED,
+                Status.VERIFIED,
+                Status.CONTESTED,
+            ]
+        )
+    if can(user, "case.approve_extension"):
+        pending = Request.objects.filter(decision=Request.Decision.PENDING).values("case_id")
+        waiting |= Q(pk__in=pending)
+    cases = visible.filter(waiting).select_related("category").order_by("due_at")[:LIMIT]
+    items = []
+    for case in cases:
+        light = light_of(case)
+        items.append(
+            worklist.WorkItem(
+                module=gettext_lazy("工单"),
+                title=f"{case.number} {case.title}",
+                url=f"/cases/{case.number}/",
+                due_at=case.due_at,
+                note=case.get_status_display(),
+                level=LEVEL.get(light, "info"),
+            )
+        )
+    return items
+
+
+worklist.register("cases.waiting", case_items)
