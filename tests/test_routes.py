@@ -6,34 +6,18 @@ A new URL pattern without an entry here fails `test_every_route_is_covered`: dec
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from tests.cases.guards import GUARDS as CASE_GUARDS
+from tests.cases.guards import PUBLIC as CASE_PUBLIC
+from tests.guard import Guard
 from tests.world import World
 
 pytestmark = pytest.mark.django_db
-
-
-@dataclass(frozen=True)
-class Guard:
-    """How a route is protected.
-
-    kwargs: URL arguments naming an object the `outsider` may not touch.
-    outsider: a logged-in persona that must get 403/404 (or, with `hidden`, a page without that text).
-    hidden: text of an object outside the outsider's scope that a scoped list must not show.
-    method: "get" or "post".
-    """
-
-    kwargs: Callable[[World], dict[str, Any]] = field(default=lambda w: {})
-    outsider: str | None = "grid_b"
-    hidden: Callable[[World], str] | None = None
-    method: str = "get"
-    api: bool = False
-    accept: str = ""
 
 
 PUBLIC = {
@@ -85,6 +69,9 @@ GUARDS: dict[str, Guard] = {
     "user-list": Guard(outsider="other_leader", hidden=lambda w: "grid_a", api=True),
     "user-detail": Guard(kwargs=lambda w: {"pk": w["grid_a"].pk}, outsider="grid_b", api=True),
 }
+
+GUARDS.update(CASE_GUARDS)
+PUBLIC.update(CASE_PUBLIC)
 
 
 def _override(world: World) -> Any:

@@ -8,11 +8,8 @@ class CasesConfig(AppConfig):
     verbose_name = _("工单")
 
     def ready(self) -> None:
-        from jiedao.cases import clock, events, worklist_providers  # noqa: F401  (register handlers, kinds)
-        from jiedao.core.navigation import NavItem, register, requires
+        # Register the module's actions, audit event kinds, due handler and 我的待办 provider.
+        from jiedao.cases import clock, events, rules, worklist_providers  # noqa: F401
+        from jiedao.core.navigation import NavItem, register, requires  # noqa: F401
 
-        register(NavItem("cases", _("工单"), "cases:case_list", "clipboard-list", 20, requires("case.view")))
-        register(NavItem("backlog", _("积案清零"), "cases:backlog", "flag", 22, requires("case.backlog")))
-        register(
-            NavItem("measures", _("三率统计"), "cases:measures", "chart-bar", 24, requires("case.measures"))
-        )
+        # Navigation entries (one line per page, added by the page's owner):

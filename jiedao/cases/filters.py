@@ -1,0 +1,163 @@
+"""One FilterSet for cases: the HTML list, the REST API and the .xlsx export all filter with it (the queryset
+they pass in is already scoped with `Case.objects.visible_to(user)`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_filters
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from jiedao.cases.clock import light_q
+from jiedao.cases.models import (
+    OPEN_STATUSES,
+    Case,
+    Category,
+    Channel,
+    Light,
+    Outcome,
+    PetitionType,
+    Priority,
+    Rating,
+    Status,
+)
+from jiedao.core.filters import UnderFilter
+from jiedao.core.models import Department, OrgUnit
+from jiedao.core.models.scope import under_path
+from jiedao.core.permissions import departments_of, scope_paths
+
+
+class Box(django_filters.ChoiceFilter):
+    """The work views: my cases (I handle them or my unit leads them), my units' queue, my 包案 list."""
+
+    CHOICES = [("mine", _("我的工单")), ("unit", _("本单位待办")), ("charge", _("我包案的"))]
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(choices=self.CHOICES, method=self.box, label=_("视图"), **kwargs)
+
+    def box(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        user = getattr(self.parent.request, "user", None)
+        if user is None or not user.is_authenticated:
+            return queryset.none()
+        if value == "charge":
+            return queryset.filter(leader_in_charge=user)
+        lead = Q(pk__in=[])
+        depts = departments_of(user)
+        if depts:
+            lead |= Q(lead_department_id__in=depts)
+        for path in scope_paths(user, "case.handle") or []:
+            lead |= Q(lead_department__isnull=True) & under_path("lead_unit__path", path, queryset.db)
+        if value == "mine":
+            return queryset.filter(
+                Q(handler=user) | (lead & Q(status__in=[Status.DISPATCHED, Status.HANDLING]))
+            )
+        return queryset.filter(lead & Q(status__in=OPEN_STATUSES))
+
+
+class CaseFilterSet(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="search", label=_("关键词"))
+    box = Box()
+    status = django_filters.MultipleChoiceFilter(choices=Status.choices, label=_("状态"))
+    open = django_filters.BooleanFilter(method="open_only", label=_("仅办理中"))
+    category = django_filters.CharFilter(method="in_category", label=_("类别代码（含下级）"))
+    channel = django_filters.ChoiceFilter(choices=Channel.choices, label=_("渠道"))
+    priority = django_filters.ChoiceFilter(choices=Priority.choices, label=_("紧急程度"))
+    light = django_filters.ChoiceFilter(
+        choices=[(v, lbl) for v, lbl in Light.choices if v != Light.NONE],
+        method="by_light",
+        label=_("红黄绿灯"),
+    )
+    overdue = django_filters.BooleanFilter(method="is_overdue", label=_("已超期"))
+    unit = UnderFilter("org_path", label=_("所在单元代码（含下级）"))
+    lead_unit = django_filters.CharFilter(method="by_lead_unit", label=_("主办单位代码"))
+    lead_department = django_filters.CharFilter(field_name="lead_department__code", label=_("主办科室代码"))
+    leader = django_filters.CharFilter(field_name="leader_in_charge__username", label=_("包案领导（用户名）"))
+    handler = django_filters.CharFilter(field_name="handler__username", label=_("经办人（用户名）"))
+    petition = django_filters.BooleanFilter(method="is_petition", label=_("信访件"))
+    petition_type = django_filters.ChoiceFilter(choices=PetitionType.choices, label=_("信访类型"))
+    outcome = django_filters.ChoiceFilter(choices=Outcome.choices, label=_("办理结果"))
+    rating = django_filters.ChoiceFilter(choices=Rating.choices, label=_("评价"))
+    escalated = django_filters.BooleanFilter(label=_("已升级"))
+    reopened = django_filters.BooleanFilter(method="is_reopened", label=_("重办过"))
+    received_after = django_filters.DateFilter(
+        field_name="received_at", lookup_expr="date__gte", label=_("收到日期起")
+    )
+    received_before = django_filters.DateFilter(
+        field_name="received_at", lookup_expr="date__lte", label=_("收到日期止")
+    )
+    closed_after = django_filters.DateFilter(
+        field_name="closed_at", lookup_expr="date__gte", label=_("结案日期起")
+    )
+    closed_before = django_filters.DateFilter(
+        field_name="closed_at", lookup_expr="date__lte", label=_("结案日期止")
+    )
+    ordering = django_filters.OrderingFilter(
+        fields=(("received_at", "received"), ("due_at", "due"), ("updated_at", "updated")),
+        label=_("排序"),
+    )
+
+    class Meta:
+        model = Case
+        fields: list[str] = []
+
+    def search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        value = value.strip()
+        if not value:
+            return queryset
+        if value.upper().startswith("GC") and len(value) == 15:
+            return queryset.filter(number=value.upper())
+        return queryset.filter(
+            Q(number__icontains=value)
+            | Q(title__icontains=value)
+            | Q(description__icontains=value)
+            | Q(address__icontains=value)
+        )
+
+    def open_only(self, queryset: QuerySet, name: str, value: bool | None) -> QuerySet:
+        if value is None:
+            return queryset
+        return (
+            queryset.filter(status__in=OPEN_STATUSES) if value else queryset.exclude(status__in=OPEN_STATUSES)
+        )
+
+    def in_category(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        root = Category.objects.filter(code=value.strip()).first()
+        if root is None:
+            return queryset.none()
+        ids = {root.pk}
+        frontier = [root.pk]
+        while frontier:
+            frontier = list(Category.objects.filter(parent_id__in=frontier).values_list("pk", flat=True))
+            ids.update(frontier)
+        return queryset.filter(category_id__in=ids)
+
+    def by_light(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(light_q(value)) if value else queryset
+
+    def is_overdue(self, queryset: QuerySet, name: str, value: bool | None) -> QuerySet:
+        if value is None:
+            return queryset
+        q = light_q(Light.RED, timezone.now())
+        return queryset.filter(q) if value else queryset.exclude(q)
+
+    def by_lead_unit(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        unit = OrgUnit.objects.filter(code=value.strip()).only("pk").first()
+        if unit is None:
+            return queryset.none()
+        return queryset.filter(lead_unit=unit, lead_department__isnull=True)
+
+    def is_petition(self, queryset: QuerySet, name: str, value: bool | None) -> QuerySet:
+        if value is None:
+            return queryset
+        return queryset.exclude(petition_type="") if value else queryset.filter(petition_type="")
+
+    def is_reopened(self, queryset: QuerySet, name: str, value: bool | None) -> QuerySet:
+        if value is None:
+            return queryset
+        return queryset.filter(reopen_count__gt=0) if value else queryset.filter(reopen_count=0)
+
+
+def department_choices(user: Any) -> QuerySet[Department]:
+    return Department.objects.visible_to(user, "department.view").filter(is_active=True)

@@ -1,0 +1,8 @@
+"""Route guards of the cases module: intake area."""
+
+from __future__ import annotations
+
+from tests.guard import Guard
+
+GUARDS: dict[str, Guard] = {}
+PUBLIC: dict[str, str] = {}
