@@ -450,6 +450,7 @@ class Case(ScopedModel):
             models.Index(fields=["leader_in_charge", "status"], name="case_leader_idx"),
             models.Index(fields=["category", "received_at"], name="case_category_idx"),
             models.Index(fields=["due_at"], name="case_due_idx"),
+            models.Index(fields=["dispatched_at"], name="case_dispatched_idx"),
             models.Index(fields=["closed_at"], name="case_closed_idx"),
             models.Index(fields=["rated_at"], name="case_rated_idx"),
             models.Index(fields=["requester_phone", "received_at"], name="case_phone_idx"),
