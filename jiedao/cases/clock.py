@@ -1,5 +1,6 @@
 """Deadlines of cases: how long a case may take (per category and priority, or the statutory chain of the
-信访工作条例 for petitions), its traffic light (红黄绿灯), and the timed actions the shared deadline engine runs
+信访工作条例 for petitions), its traffic light (红黄绿灯), and the timed actions the shared deadline engine
+runs
 (催办 before the deadline, escalation to the leader in charge when it is missed, the petition steps).
 
 Every deadline carries the rule that produced it (`Case.deadline_rule`), shown wherever the deadline is.
@@ -153,7 +154,8 @@ def extended(case: Case, days: int) -> Deadline:
 
 
 def light_of(case: Case, now: datetime | None = None) -> str:
-    """红黄绿灯: red past the deadline, yellow in its last quarter, green before; closed cases show whether they
+    """红黄绿灯: red past the deadline, yellow in its last quarter, green before; closed cases show whether
+    they
     closed in time."""
     if case.due_at is None:
         return Light.NONE

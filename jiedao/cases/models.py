@@ -1,7 +1,8 @@
 """Cases (工单): residents' requests, complaints, petitions (信访), disputes and hazards, in one closed loop.
 
 The states and the transitions between them are declared in `workflow.py`; every change goes through
-`services.py`. A case is scoped by its location (`org_unit`, copied `org_path`), so the community and grid where
+`services.py`. A case is scoped by its location (`org_unit`, copied `org_path`), so the community and grid
+where
 it happened, the sub-district above them and the district see it; confidential cases need a further action.
 """
 
@@ -99,7 +100,7 @@ class Light(models.TextChoices):
 
 
 class Category(models.Model):
-    """A node of the configurable category tree (城市管理 › 占道经营 …). Leaves are what cases are filed under."""
+    """A node of the configurable category tree (城市管理 › 占道经营 …). Cases are filed under leaves."""
 
     parent = models.ForeignKey(
         "self",
@@ -220,13 +221,15 @@ class DeadlinePolicy(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.category or _('默认')} {self.get_priority_display() or ''} {self.amount}{self.get_unit_display()}"
+        category = self.category or _("默认")
+        return f"{category} {self.get_priority_display() or ''} {self.amount}{self.get_unit_display()}"
 
 
 class DispatchRule(ScopedModel):
     """One row of the dispatch table (派单目录): cases of `category` located under `org_unit` go to
     `target_unit` (a community, grid or the sub-district) or `target_department`. Versioned: a change closes
-    the row (`valid_to`) and adds a new one with the next version, so every case keeps the rule it was routed by.
+    the row (`valid_to`) and adds a new one with the next version, so every case keeps the rule it was
+    routed by.
     """
 
     scope_label = "dispatch"
@@ -434,7 +437,7 @@ class Case(ScopedModel):
     )
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
-    objects = CaseQuerySet.as_manager()
+    objects = CaseQuerySet.as_manager()  # type: ignore[misc]  # the scoped manager, with confidentiality
     history = HistoricalRecords(excluded_fields=["updated_at", "version"])
 
     class Meta:
@@ -665,7 +668,8 @@ class Request(models.Model):
 
 class Clock(DueItemMixin, models.Model):
     """A timed action on a case, run by the shared deadline engine: 催办 before the deadline, escalation when
-    it is missed, and the statutory steps of a petition. Cancelled (due_state=cancelled) when the case moves on.
+    it is missed, and the statutory steps of a petition. Cancelled (due_state=cancelled) when the case moves
+    on.
     """
 
     class Kind(models.TextChoices):
@@ -705,6 +709,9 @@ class NumberCounter(models.Model):
     class Meta:
         verbose_name = _("编号计数")
         verbose_name_plural = _("编号计数")
+
+    def __str__(self) -> str:
+        return f"{self.day}: {self.last}"
 
 
 class Open311Client(models.Model):

@@ -1,7 +1,8 @@
-"""Routing: who should handle a case. The dispatch table (派单目录) maps category × area to a unit or department;
-the most specific current rule wins (the case's category before its ancestors, the deepest area first). With no
-rule, 属地管理: the community (or village) where the case is. A 检举控告 petition is never routed to the unit or
-department it accuses: it goes one level up, to the sub-district's 信访办 if there is one."""
+"""Routing: who should handle a case. The dispatch table (派单目录) maps category × area to a unit or
+department; the most specific current rule wins (the case's category before its ancestors, the deepest area
+first). With no rule, 属地管理: the community (or village) where the case is. A 检举控告 petition is
+never routed to the unit or department it accuses: it goes one level up, to the sub-district's 信访办 if
+there is one."""
 
 from __future__ import annotations
 

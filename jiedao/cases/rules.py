@@ -1,5 +1,6 @@
 """Who may do what to a case: the cases module's actions (registered with the one authorization module,
-`jiedao.core.permissions`) and the per-case rules on top of them (the lead unit's people handle; the verifier is
+`jiedao.core.permissions`) and the per-case rules on top of them (the lead unit's people handle; the verifier
+is
 not the handler). `allowed(user, case)` is what the case page shows as buttons; `check(user, case, name)` is
 what every service calls and raises PermissionDenied / ValidationError with a reason a person can read."""
 

@@ -228,7 +228,8 @@ def _lock(case: Case, version: int | None, actor: Any, action: str) -> tuple[Cas
         return current, True
     raise ConflictError(
         _(
-            "工单 %(number)s 已被他人更新（您看到的是第 %(mine)s 版，当前是第 %(now)s 版）。请刷新页面查看最新情况后再操作。"
+            "工单 %(number)s 已被他人更新（您看到的是第 %(mine)s 版，当前是第 %(now)s 版）。"
+            "请刷新页面查看最新情况后再操作。"
         )
         % {"number": current.number, "mine": version, "now": current.version}
     )
@@ -298,7 +299,8 @@ class Transition:
         except BaseException as inner:
             self._atomic.__exit__(type(inner), inner, inner.__traceback__)
             raise
-        return self._atomic.__exit__(exc_type, exc, tb)
+        self._atomic.__exit__(exc_type, exc, tb)
+        return None
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -466,7 +468,8 @@ def create_case(
         refused_reason = ""
         if petition_type and same_facts_as is not None and same_facts_as.review_level >= 2:
             refused_reason = _(
-                "该事项已于 %(number)s 办理并经复核，信访人以同一事实和理由再次提出，不再受理（信访工作条例第三十五条）。"
+                "该事项已于 %(number)s 办理并经复核，信访人以同一事实和理由再次提出，"
+                "不再受理（信访工作条例第三十五条）。"
             ) % {"number": same_facts_as.number}
             case.status = Status.NOT_ACCEPTED
             case.reply = refused_reason
@@ -549,7 +552,7 @@ def dispatch(
     co_departments: Sequence[Department] = (),
     note: str = "",
 ) -> Case:
-    """派遣: one lead (unit or department) and any co-handlers. Without a lead, the routing suggestion is used."""
+    """派遣: one lead (unit or department) and any co-handlers; without a lead, the routing suggestion."""
     with Transition(actor, case, version, "dispatch") as t:
         c = t.case
         route = None
@@ -564,10 +567,10 @@ def dispatch(
             if routing.accuses(c, unit, None):
                 raise ValidationError(_("检举控告类信访件不得交被检举控告的单位协办。"))
         now = timezone.now()
-        if lead_unit is not None and lead_department is None and lead_unit.path.startswith(c.org_unit.path):
-            if lead_unit.pk != c.org_unit_id:
-                t.data["moved_from"] = c.org_unit.code
-                c.org_unit = lead_unit  # dispatched to a grid inside the place: the place is that grid
+        inside = lead_unit is not None and lead_unit.path.startswith(c.org_unit.path)
+        if inside and lead_department is None and lead_unit is not None and lead_unit.pk != c.org_unit_id:
+            t.data["moved_from"] = c.org_unit.code
+            c.org_unit = lead_unit  # dispatched to a grid inside the place: the place is that grid
         c.assignments.filter(state=Assignment.State.ACTIVE).exclude(role=Assignment.Role.WHISTLE).update(
             state=Assignment.State.ENDED
         )
@@ -678,7 +681,7 @@ def decide_contest(actor: User, case: Case, *, version: int | None, approve: boo
         t.note = note
         t.data = {"approved": approve}
     if not t.done_already:
-        requester = User.objects.filter(pk=request.requested_by_id)
+        requester = User.objects.filter(pk__in=[request.requested_by_id] if request.requested_by_id else [])
         verdict = _("退单已同意，工单将重新派遣。") if approve else _("退单被驳回，请继续办理。")
         _notify(requester, t.case, f"{t.case.number} {verdict}", note)
         clock.schedule_clocks(t.case)
@@ -739,7 +742,8 @@ def close(actor: User, case: Case, *, version: int | None, outcome: str, reply: 
 
 
 def rate(actor: Any, case: Case, *, version: int | None, rating: str, comment: str = "") -> Case:
-    """回访评价 (staff calling back, or the requester on the public page with actor=PUBLIC). 不满意 reopens the
+    """回访评价 (staff calling back, or the requester on the public page with actor=PUBLIC). 不满意 reopens
+    the
     case to its lead unit (重办) with a fresh deadline."""
     if rating not in Rating.values:
         raise ValidationError(_("请选择评价。"))
@@ -824,7 +828,7 @@ def decide_extension(actor: User, case: Case, *, version: int | None, approve: b
                 _("办理期限延长 %(days)s 日，原因：%(reason)s") % {"days": days, "reason": request.reason},
             )
         _notify(
-            User.objects.filter(pk=request.requested_by_id),
+            User.objects.filter(pk__in=[request.requested_by_id] if request.requested_by_id else []),
             t.case,
             (_("工单 %(n)s 延期已批准") if approve else _("工单 %(n)s 延期未获批准")) % {"n": t.case.number},
             note,

@@ -97,7 +97,7 @@ def check_file(upload: UploadedFile) -> CheckedUpload:
 
 
 def check_uploads(photos: list[UploadedFile], files: list[UploadedFile] | None = None) -> list[CheckedUpload]:
-    """Check every upload; raise one ValidationError listing every bad file (so the user fixes all at once)."""
+    """Check every upload; raise one ValidationError listing every bad file (to be fixed all at once)."""
     files = files or []
     if len(photos) + len(files) > MAX_FILES:
         raise ValidationError(_("一次最多上传 %(n)s 个文件。") % {"n": MAX_FILES})

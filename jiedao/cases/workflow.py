@@ -2,7 +2,8 @@
 and which permission it needs. Services check a step against this table; the case page shows the allowed
 next steps as buttons from it.
 
-受理 → 派遣 (lead unit + co-handlers) → 签收/处置 → 反馈 → 核查 (someone other than the handler; may send back)
+受理 → 派遣 (lead unit + co-handlers) → 签收/处置 → 反馈 → 核查 (someone other than the handler; may send
+back)
 → 结案 with an honest outcome → 回访/评价 (不满意 reopens: 重办). Beside the main line: 退单 (contest), 延期
 (extension), 合并 (merge), 升级 (escalate to the district), 吹哨 (call departments in, each reports in), and
 for petitions 复查/复核.
@@ -10,6 +11,7 @@ for petitions 复查/复核.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from django.utils.functional import Promise
@@ -36,7 +38,7 @@ class Transition:
 def _t(
     name: str,
     label: str | Promise,
-    sources: set[str],
+    sources: Collection[str],
     target: str | None,
     permission: str,
     style: str = "primary",

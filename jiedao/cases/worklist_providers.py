@@ -15,7 +15,7 @@ from jiedao.core.models.scope import under_path
 from jiedao.core.permissions import can, departments_of, scope_paths
 
 LIMIT = 30
-LEVEL = {Light.RED: "danger", Light.YELLOW: "warning"}
+LEVEL: dict[str, str] = {Light.RED: "danger", Light.YELLOW: "warning"}
 
 
 def my_cases_q(user: Any) -> Q:
