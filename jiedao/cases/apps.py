@@ -13,3 +13,4 @@ class CasesConfig(AppConfig):
         from jiedao.core.navigation import NavItem, register, requires  # noqa: F401
 
         # Navigation entries (one line per page, added by the page's owner):
+        register(NavItem("cases", _("工单"), "cases:case_list", "clipboard-list", 20, requires("case.view")))
