@@ -91,16 +91,8 @@ def pending_whistle(user: Any, case: Case) -> Assignment | None:
     return None
 
 
-def refusal(user: Any, case: Case, name: str) -> str | None:
-    """Why `user` may not take step `name` on `case` now, or None when they may."""
-    step = workflow.get(name)
-    if case.status not in step.sources:
-        return _("工单当前状态为“%(status)s”，不能执行“%(action)s”。") % {
-            "status": case.get_status_display(),
-            "action": step.label,
-        }
-    if step.petition_only and not case.is_petition:
-        return _("只有信访件才能%(action)s。") % {"action": step.label}
+def _who_refusal(user: Any, case: Case, step: workflow.Transition) -> str | None:
+    """Why this user's role, scope or part in the case rules the step out (None: the person may)."""
     if not can(user, step.permission, case) and not (step.who == "handler" and may_handle(user, case)):
         return _("您的角色或管辖范围不能对此工单执行“%(action)s”。") % {"action": step.label}
     if step.who == "handler" and not may_handle(user, case):
@@ -111,6 +103,22 @@ def refusal(user: Any, case: Case, name: str) -> str | None:
         and case.handler_id == getattr(user, "pk", None)
     ):
         return _("核查须由经办人以外的人员进行。")
+    return None
+
+
+def refusal(user: Any, case: Case, name: str) -> str | None:
+    """Why `user` may not take step `name` on `case` now, or None when they may."""
+    step = workflow.get(name)
+    if case.status not in step.sources:
+        return _("工单当前状态为“%(status)s”，不能执行“%(action)s”。") % {
+            "status": case.get_status_display(),
+            "action": step.label,
+        }
+    if step.petition_only and not case.is_petition:
+        return _("只有信访件才能%(action)s。") % {"action": step.label}
+    who = _who_refusal(user, case, step)
+    if who is not None:
+        return who
     if name == "report_in" and pending_whistle(user, case) is None:
         return _("您所在的单位没有被吹哨召集，或已经报到。")
     if name == "decide_extension" and not case.requests.filter(kind="extension", decision="pending").exists():
@@ -133,9 +141,9 @@ def check(user: Any, case: Case, name: str) -> None:
     step = workflow.get(name)
     if case.status not in step.sources or (step.petition_only and not case.is_petition):
         raise ValidationError(reason)
-    if name in ("decide_extension", "request_extension", "request_review", "report_in"):
-        raise ValidationError(reason)
-    raise PermissionDenied(reason)
+    if _who_refusal(user, case, step) is not None:
+        raise PermissionDenied(reason)
+    raise ValidationError(reason)  # the person may, but not now (no pending request, window passed …)
 
 
 def allowed(user: Any, case: Case) -> list[workflow.Transition]:

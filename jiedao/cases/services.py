@@ -269,6 +269,9 @@ class Transition:
             self.case, self.done_already = _lock(self.case, self.version, self.actor, self.name)
             if not self.done_already and self.actor not in (None, PUBLIC):
                 rules.check(self.actor, self.case, self.name)
+            elif not self.done_already and self.case.status not in self.spec.sources:
+                # The portal and the system have no role to check, but the state holds for them too.
+                raise ValidationError(rules.refusal(None, self.case, self.name) or self.name)
             self.from_status = self.case.status
         except BaseException as exc:
             self._atomic.__exit__(type(exc), exc, exc.__traceback__)
@@ -473,6 +476,7 @@ def create_case(
             ) % {"number": same_facts_as.number}
             case.status = Status.NOT_ACCEPTED
             case.reply = refused_reason
+            case.closed_at = now  # answered at once, like any 不予受理 (see refuse)
         elif accept:
             case.status = Status.ACCEPTED
             case.accepted_at = now
@@ -671,6 +675,13 @@ def decide_contest(actor: User, case: Case, *, version: int | None, approve: boo
             ).update(state=Assignment.State.ENDED)
             t.case.lead_unit = None
             t.case.lead_department = None
+            # A dispatch to a grid inside the place narrowed the place to that grid; the contest says the
+            # grid was wrong, so the place is what it was before that dispatch.
+            last = t.case.steps.filter(action="dispatch").order_by("-created_at", "-id").first()
+            moved_from = (last.data or {}).get("moved_from") if last is not None else None
+            original = OrgUnit.objects.filter(code=moved_from).first() if moved_from else None
+            if original is not None:
+                t.case.org_unit = original
         else:
             t.target = Status.DISPATCHED
             if not (note or "").strip():
@@ -838,17 +849,19 @@ def decide_extension(actor: User, case: Case, *, version: int | None, approve: b
 
 def merge(actor: User, case: Case, *, version: int | None, into: Case, note: str = "") -> Case:
     """合并: a duplicate is merged into another open case; every requester is told the number to follow."""
-    if into.pk == case.pk:
-        raise ValidationError(_("不能把工单并入它自己。"))
-    if not Case.objects.visible_to(actor).filter(pk=into.pk).exists():
-        raise ValidationError(_("找不到要并入的工单。"))
-    if into.status not in OPEN_STATUSES or into.status == Status.MERGED:
-        raise ValidationError(
-            _("只能并入仍在办理中的工单（%(number)s 当前为“%(status)s”）。")
-            % {"number": into.number, "status": into.get_status_display()}
-        )
     with Transition(actor, case, version, "merge") as t:
         c = t.case
+        # Checked after the actor's role and scope (an outsider is refused as such, not told about `into`).
+        if into.pk == case.pk:
+            raise ValidationError(_("不能把工单并入它自己。"))
+        if not Case.objects.visible_to(actor).filter(pk=into.pk).exists():
+            raise ValidationError(_("找不到要并入的工单。"))
+        into.refresh_from_db(fields=["status"])
+        if into.status not in OPEN_STATUSES or into.status == Status.MERGED:
+            raise ValidationError(
+                _("只能并入仍在办理中的工单（%(number)s 当前为“%(status)s”）。")
+                % {"number": into.number, "status": into.get_status_display()}
+            )
         c.merged_into = into
         c.closed_at = timezone.now()
         clock.cancel_clocks(c)
@@ -917,6 +930,8 @@ def whistle(
                 note=note[:300],
             )
         for unit in units:
+            if routing.accuses(t.case, unit, None):
+                raise ValidationError(_("检举控告类信访件不得召集被检举控告的单位。"))
             Assignment.objects.create(
                 case=t.case,
                 role=Assignment.Role.WHISTLE,
