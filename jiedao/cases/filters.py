@@ -3,6 +3,7 @@ they pass in is already scoped with `Case.objects.visible_to(user)`)."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import django_filters
@@ -10,6 +11,8 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from jiedao.cases import backlog as backlog_rules
+from jiedao.cases import measures
 from jiedao.cases.clock import light_q
 from jiedao.cases.models import (
     OPEN_STATUSES,
@@ -93,6 +96,43 @@ class CaseFilterSet(django_filters.FilterSet):
     closed_before = django_filters.DateFilter(
         field_name="closed_at", lookup_expr="date__lte", label=_("结案日期止")
     )
+    # Drill-down from the 三率 and 积案清零 pages (jiedao.cases.measures / backlog): each figure there is one
+    # combination of these.
+    dispatched_month = django_filters.CharFilter(method="in_dispatched_month", label=_("派遣月份（YYYY-MM）"))
+    responded = django_filters.ChoiceFilter(
+        choices=[("on_time", _("按时签收")), ("late", _("超时签收")), ("none", _("未签收"))],
+        method="by_responded",
+        label=_("签收情况"),
+    )
+    closed_month = django_filters.CharFilter(
+        method="in_closed_month", label=_("结案月份（YYYY-MM，有办理结果）")
+    )
+    rated_month = django_filters.CharFilter(method="in_rated_month", label=_("评价月份（YYYY-MM）"))
+    satisfied = django_filters.BooleanFilter(method="is_satisfied", label=_("满意或基本满意"))
+    community = django_filters.CharFilter(method="in_community", label=_("所属社区/村代码（按发生地）"))
+    handled_by = django_filters.ChoiceFilter(
+        choices=[("community", _("社区/村承办")), ("department", _("科室承办"))],
+        method="by_handled_by",
+        label=_("承办方"),
+    )
+    no_leader = django_filters.BooleanFilter(
+        field_name="leader_in_charge", lookup_expr="isnull", label=_("未指定包案领导")
+    )
+    backlog = django_filters.ChoiceFilter(
+        choices=[
+            ("age", _("超期积案")),
+            ("person", _("重复来件")),
+            ("place", _("同一地点同类问题")),
+            ("any", _("全部积案")),
+        ],
+        method="by_backlog",
+        label=_("积案"),
+    )
+    baseline_start = django_filters.DateFilter(method="in_baseline", label=_("清零行动起始日（基数）"))
+    same_requester = django_filters.CharFilter(
+        method="by_same_requester", label=_("与此工单同一诉求人（编号）")
+    )
+    same_place = django_filters.CharFilter(method="by_same_place", label=_("与此工单同地点同类别（编号）"))
     ordering = django_filters.OrderingFilter(
         fields=(("received_at", "received"), ("due_at", "due"), ("updated_at", "updated")),
         label=_("排序"),
@@ -157,6 +197,74 @@ class CaseFilterSet(django_filters.FilterSet):
         if value is None:
             return queryset
         return queryset.filter(reopen_count__gt=0) if value else queryset.filter(reopen_count=0)
+
+    def _month(self, queryset: QuerySet, value: str, condition: Any) -> QuerySet:
+        month = measures.parse_month(value)
+        if month is None:
+            return queryset.none() if value.strip() else queryset
+        return queryset.filter(condition(*measures.month_bounds(month)))
+
+    def in_dispatched_month(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return self._month(queryset, value, measures.dispatched_q)
+
+    def in_closed_month(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return self._month(queryset, value, measures.closed_q)
+
+    def in_rated_month(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return self._month(queryset, value, measures.rated_q)
+
+    def by_responded(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(measures.RESPONDED[value]) if value else queryset
+
+    def is_satisfied(self, queryset: QuerySet, name: str, value: bool | None) -> QuerySet:
+        if value is None:
+            return queryset
+        if value:
+            return queryset.filter(rating__in=measures.GOOD_RATINGS)
+        return queryset.filter(rating=Rating.UNSATISFIED)
+
+    def in_community(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        unit = OrgUnit.objects.filter(code=value.strip()).only("path").first()
+        if unit is None:
+            return queryset.none()
+        return queryset.filter(measures.community_key_q(unit.path))
+
+    def by_handled_by(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        if not value:
+            return queryset
+        return queryset.filter(lead_department__isnull=value == "community")
+
+    def _viewer_cases(self) -> QuerySet:
+        """The cases the requesting user may see: the base of the repeat counts (as on the backlog page)."""
+        user = getattr(self.request, "user", None)
+        return Case.objects.visible_to(user) if user is not None else Case.objects.all()
+
+    def by_backlog(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        if not value:
+            return queryset
+        return queryset.filter(backlog_rules.backlog_q(value, timezone.now(), self._viewer_cases()))
+
+    def in_baseline(self, queryset: QuerySet, name: str, value: date | None) -> QuerySet:
+        if value is None:
+            return queryset
+        return queryset.filter(backlog_rules.baseline_q(backlog_rules.campaign_start(value)))
+
+    def by_same_requester(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        phone = (
+            self._viewer_cases()
+            .filter(number=value.strip())
+            .values_list("requester_phone", flat=True)
+            .first()
+        )
+        if not phone:
+            return queryset.none()
+        return queryset.filter(requester_phone=phone)
+
+    def by_same_place(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        place = self._viewer_cases().filter(number=value.strip()).values("org_unit_id", "category_id").first()
+        if place is None:
+            return queryset.none()
+        return queryset.filter(org_unit_id=place["org_unit_id"], category_id=place["category_id"])
 
 
 def department_choices(user: Any) -> QuerySet[Department]:
