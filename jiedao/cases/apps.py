@@ -14,3 +14,7 @@ class CasesConfig(AppConfig):
 
         # Navigation entries (one line per page, added by the page's owner):
         register(NavItem("cases", _("工单"), "cases:case_list", "clipboard-list", 20, requires("case.view")))
+        register(NavItem("backlog", _("积案清零"), "cases:backlog", "flag", 22, requires("case.backlog")))
+        register(
+            NavItem("measures", _("三率统计"), "cases:measures", "chart-bar", 24, requires("case.measures"))
+        )
