@@ -16,7 +16,7 @@ PUBLIC: dict[str, str] = {
     "open311:discovery": "Open311 GeoReport v2 discovery is public by specification",
     "open311:services": "the public category list (Open311)",
     "open311:service_definition": "the extra fields of a public category (Open311)",
-    "open311:requests": "GET lists non-confidential public cases without personal data; POST needs an api_key",
+    "open311:requests": "GET lists non-confidential cases without personal data; POST needs an api_key",
     "open311:request": "one non-confidential public case without personal data (Open311)",
     "open311:token": "maps a token to its request id (Open311); non-confidential public cases only",
 }

@@ -174,7 +174,9 @@ def test_rate_limit_per_phone(world: World, catalog: dict[str, Category], settin
     assert "这个电话号码在一小时内提交的诉求已达上限" in html
     assert TEXT in html  # the typed text is kept
     assert not Case.objects.filter(description=TEXT).exists()
-    other_phone = Client(REMOTE_ADDR="10.0.0.9").post(reverse("portal:submit"), _form(world, phone="13700001234"))
+    other_phone = Client(REMOTE_ADDR="10.0.0.9").post(
+        reverse("portal:submit"), _form(world, phone="13700001234")
+    )
     assert other_phone.status_code == 302
 
 
@@ -182,7 +184,9 @@ def test_rate_limit_per_ip(world: World, catalog: dict[str, Category], settings:
     settings.PORTAL_RATE_PER_IP = 2
     client = Client(REMOTE_ADDR="10.2.2.2")
     for i in range(2):
-        ok = client.post(reverse("portal:submit"), _form(world, phone=f"1390000000{i}", description=f"{TEXT}{i}"))
+        ok = client.post(
+            reverse("portal:submit"), _form(world, phone=f"1390000000{i}", description=f"{TEXT}{i}")
+        )
         assert ok.status_code == 302
     response = client.post(reverse("portal:submit"), _form(world, phone="13900000009"))
     assert response.status_code == 429
@@ -206,7 +210,9 @@ def test_required_extra_field_of_category(world: World, catalog: dict[str, Categ
 def test_category_fields_fragment(world: World, catalog: dict[str, Category]) -> None:
     html = Client().get(reverse("portal:category_fields"), {"category": "infra-water"}).content.decode()
     assert 'name="extra_passable"' in html and "不可通行" in html
-    assert Client().get(reverse("portal:category_fields"), {"category": "petition-land"}).content.strip() == b""
+    assert (
+        Client().get(reverse("portal:category_fields"), {"category": "petition-land"}).content.strip() == b""
+    )
 
 
 def test_grid_outside_community_refused(world: World, catalog: dict[str, Category]) -> None:
