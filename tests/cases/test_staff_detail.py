@@ -32,7 +32,7 @@ def test_detail_in_scope_and_404_outside(make_case, client_for):
     assert response.status_code == 200
     html = response.content.decode()
     assert case.number in html and case.deadline_rule in html
-    assert "/cases/%s/similar/" % case.number in html
+    assert f"/cases/{case.number}/similar/" in html
     for outsider in ("grid_b", "other_leader"):
         assert client_for(outsider).get(detail(case)).status_code == 404
 
@@ -94,5 +94,7 @@ def test_attachment_download_is_scoped(make_case, client_for, world, settings, t
     assert client_for("grid_b").get(photo_url).status_code == 404
     # an attachment of another case is not reachable through this case's number
     other = make_case("registered")
-    assert client_for("leader").get(reverse("cases:attachment", args=[other.number, photo.pk])).status_code == 404
-
+    assert (
+        client_for("leader").get(reverse("cases:attachment", args=[other.number, photo.pk])).status_code
+        == 404
+    )
