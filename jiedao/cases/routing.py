@@ -63,8 +63,10 @@ def accuses(case: Case, unit: OrgUnit | None, department: Department | None) -> 
         return False
     if department is not None and case.accused_department_id == department.pk:
         return True
-    if case.accused_unit is not None and unit is not None:
-        return unit.path.startswith(case.accused_unit.path)
+    if case.accused_unit is not None:
+        # A department belongs to its unit: an accused sub-district's own offices are the accused too.
+        place = unit if unit is not None else (department.org_unit if department is not None else None)
+        return place is not None and place.path.startswith(case.accused_unit.path)
     return False
 
 
