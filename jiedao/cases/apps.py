@@ -18,3 +18,8 @@ class CasesConfig(AppConfig):
         register(
             NavItem("measures", _("三率统计"), "cases:measures", "chart-bar", 24, requires("case.measures"))
         )
+        register(
+            NavItem(
+                "case_catalog", _("派单目录"), "cases:dispatch_table", "route", 26, requires("dispatch.view")
+            )
+        )
