@@ -200,7 +200,7 @@ class Figures:
     month: str = ""
 
     def __getitem__(self, key: str) -> int:
-        return self.counts.get(key, 0)
+        return self.counts[key]  # a KeyError lets templates fall back to the attributes
 
     @property
     def response_rate(self) -> float | None:
