@@ -10,7 +10,7 @@ class CasesConfig(AppConfig):
     def ready(self) -> None:
         # Register the module's actions, audit event kinds, due handler and 我的待办 provider.
         from jiedao.cases import clock, events, rules, worklist_providers  # noqa: F401
-        from jiedao.core.navigation import NavItem, register, requires  # noqa: F401
+        from jiedao.core.navigation import NavItem, register, requires
 
         # Navigation entries (one line per page, added by the page's owner):
         register(NavItem("cases", _("工单"), "cases:case_list", "clipboard-list", 20, requires("case.view")))
@@ -18,6 +18,7 @@ class CasesConfig(AppConfig):
         register(
             NavItem("measures", _("三率统计"), "cases:measures", "chart-bar", 24, requires("case.measures"))
         )
+        register(NavItem("case_report", _("上报"), "cases:report", "camera", 21, requires("case.create")))
         register(
             NavItem(
                 "case_catalog", _("派单目录"), "cases:dispatch_table", "route", 26, requires("dispatch.view")

@@ -507,10 +507,16 @@ def create_case(
     return case
 
 
-def import_case_row(actor: User, **fields: Any) -> Case:
+def import_case_row(actor: User, *, hotline_number: str = "", **fields: Any) -> Case:
     """One row of a 12345 transfer import (channel 上级交办), accepted at once; used inside the import's
-    transaction (all rows or none)."""
-    return create_case(actor, channel=Channel.HOTLINE, accept=True, **fields)
+    transaction (all rows or none). The 转办编号 is kept in `extra["hotline_number"]` (create_case keeps only
+    the category's declared extra fields there)."""
+    case = create_case(actor, channel=Channel.HOTLINE, accept=True, **fields)
+    if hotline_number and case.extra.get("hotline_number") != hotline_number:
+        case.extra = {**case.extra, "hotline_number": hotline_number}
+        case._history_user = _user(actor)  # type: ignore[attr-defined]
+        case.save(update_fields=["extra", "updated_at"])
+    return case
 
 
 # ---------------------------------------------------------------------------------------------------------
