@@ -128,6 +128,11 @@ def _style_filter_form(form: forms.Form, user: Any) -> None:
         for u in OrgUnit.objects.visible_to(user).filter(is_active=True).order_by("path")
     ]
     form.fields["unit"].widget = forms.Select(choices=units)
+    any_yes_no = [("", _("全部")), ("true", _("是")), ("false", _("否"))]
+    for name in ("overdue", "petition"):
+        form.fields[name].widget = forms.Select(choices=any_yes_no)
+    for name in ("light", "channel", "priority"):
+        form.fields[name].empty_label = _("全部")  # type: ignore[attr-defined]
     for name in ("received_after", "received_before"):
         form.fields[name].widget = forms.DateInput(attrs={"type": "date"})
     for field in form.fields.values():
