@@ -163,7 +163,7 @@ def test_create_with_person_and_attributes_keeps_them_private(client_a: Open311C
     assert response.status_code == 200, response.content
     root = ET.fromstring(response.content)
     assert root.tag == "service_requests"
-    number = root.findtext("./request/service_request_id")
+    number = root.findtext("./request/service_request_id") or ""
     case = Case.objects.get(number=number)
     assert case.requester_name == "周 敏" and case.requester_phone == "13666668888" and not case.anonymous
     assert case.extra == {"depth_cm": 25.0, "passable": "no"}
