@@ -41,7 +41,7 @@
         button.disabled = false;
         form.querySelector("[name=longitude]").value = pos.coords.longitude.toFixed(6);
         form.querySelector("[name=latitude]").value = pos.coords.latitude.toFixed(6);
-        say(button.dataset.msgOk.replace("%s", Math.round(pos.coords.accuracy)), true);
+        say(button.dataset.msgOk.replace("__N__", String(Math.round(pos.coords.accuracy))), true);
       }, function () {
         button.disabled = false;
         say(button.dataset.msgFail, false);
