@@ -143,3 +143,27 @@ def test_grid_workers_and_volunteers_have_no_access(
 def test_navigation_entry(client_for: Callable[[str], Client]) -> None:
     assert URL in client_for("comm_a").get(reverse("home")).content.decode()
     assert URL not in client_for("grid_a").get(reverse("home")).content.decode()
+
+
+def test_query_count_does_not_grow_with_the_data(
+    world: World, client_for: Callable[[str], Client], measured: dict[str, Case]
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = client_for("leader")
+    client.get(URL, {"month": "2025-03"})
+    with CaptureQueriesContext(connection) as before:
+        client.get(URL, {"month": "2025-03"})
+    # more cases in more units and another department
+    for i, case in enumerate(Case.objects.filter(extra__fixture__in=["a1", "a2", "b1"])):
+        case.pk = None
+        case.number = f"X{i:014d}"
+        case.idempotency_key = None
+        case.org_unit = world.grid_a2 if case.extra["fixture"] != "b1" else world.grid_b2
+        case.lead_department = world.dept_party if case.extra["fixture"] == "a2" else None
+        case.save()
+    with CaptureQueriesContext(connection) as after:
+        response = client.get(URL, {"month": "2025-03"})
+    assert "党建办" in response.content.decode()
+    assert len(after.captured_queries) == len(before.captured_queries)
