@@ -216,7 +216,8 @@ def _lock(case: Case, version: int | None, actor: Any, action: str) -> tuple[Cas
     )
     if version is None or current.version == version:
         return current, False
-    last = current.steps.order_by("-created_at", "-id").first()
+    # The step the person took, not the system's follow-up to it (不满意 writes 重办 right after 评价).
+    last = current.steps.exclude(action="reopen", actor=None).order_by("-created_at", "-id").first()
     recent = timezone.now() - timedelta(seconds=DOUBLE_SUBMIT_SECONDS)
     if (
         last is not None
@@ -243,6 +244,10 @@ def _save(case: Case, actor: Any) -> None:
 
 def _event(kind: str, actor: Any, case: Case, data: dict[str, Any] | None = None) -> None:
     record_event(kind, actor=_user(actor), obj=case, data={"number": case.number, **(data or {})})
+
+
+class _Repeated(Exception):
+    """Rolls back the body of a step submitted twice (never raised to callers)."""
 
 
 class Transition:
@@ -279,6 +284,14 @@ class Transition:
         return self
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool | None:
+        if self.done_already and (exc_type is None or issubclass(exc_type, Exception)):
+            # A double submit: the step's body ran again (a second request, assignment …). Undo all of it,
+            # swallow what it raised, and hand back the case as the first submit left it.
+            self._atomic.__exit__(_Repeated, _Repeated(), None)
+            self.case = Case.objects.select_related(
+                "category", "org_unit", "lead_unit", "lead_department"
+            ).get(pk=self.case.pk)
+            return True
         try:
             if exc_type is None and not self.done_already:
                 if self.target is not None:

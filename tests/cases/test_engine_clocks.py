@@ -18,6 +18,7 @@ from jiedao.cases import services
 from jiedao.cases.catalog import ensure_default_catalog
 from jiedao.cases.models import Case, Channel, Clock, PetitionType, Status
 from jiedao.core.deadlines import TickReport, run_due
+from jiedao.core.models import User
 from jiedao.core.models.deadlines import DueState
 from jiedao.notifications.models import Notification
 from tests.world import World
@@ -80,7 +81,7 @@ def case_events(kind: str, case: Case) -> int:
     return AuditEvent.objects.filter(kind=kind, object_type="cases.case", object_id=str(case.pk)).count()
 
 
-def notes(user: object, prefix: str) -> int:
+def notes(user: User, prefix: str) -> int:
     return Notification.objects.filter(recipient=user, title__startswith=prefix).count()
 
 
@@ -147,6 +148,7 @@ def test_clock_of_a_closed_case_does_nothing(world: World) -> None:
     case = services.verify(world["comm_a"], case, version=case.version)
     case = services.close(world["comm_a"], case, version=case.version, outcome="resolved", reply="已解决")
     assert not Clock.objects.filter(case=case, due_state=DueState.PENDING).exists()
+    assert case.due_at is not None
     # Even a clock left pending (say, written by a worker racing the close) does nothing.
     stray = Clock.objects.create(case=case, kind=Clock.Kind.OVERDUE, deadline=case.due_at, due_at=case.due_at)
     report = run_due(now=case.due_at + timedelta(days=1))

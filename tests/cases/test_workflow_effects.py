@@ -1,5 +1,6 @@
 """The side effects of the workflow steps: timeline steps, audit events, notifications, SMS to requesters,
-timed actions scheduled and cancelled; and the rules beside the main line (退单, 延期, 合并, 升级, 吹哨, 重办)."""
+timed actions scheduled and cancelled; and the rules beside the main line (退单, 延期, 合并, 升级, 吹哨,
+重办)."""
 
 from __future__ import annotations
 

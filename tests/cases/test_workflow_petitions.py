@@ -177,7 +177,7 @@ def test_accusation_is_never_dispatched_to_the_accused_unit(
     world: World, catalog: Any, kwargs: dict[str, Any]
 ) -> None:
     case = accusation(world, catalog, accused_unit=world.community_a)
-    args = {
+    args: dict[str, Any] = {
         k: [getattr(world, u) for u in v] if isinstance(v, list) else getattr(world, v)
         for k, v in kwargs.items()
     }

@@ -83,18 +83,11 @@ class Spec:
     target: str | None  # None: the status does not change
 
 
-V = "version"
-
-
-def _v(case: Case) -> dict[str, int]:
-    return {V: case.version}
-
-
 SPECS: dict[str, Spec] = {
     "accept": Spec(
         "registered",
         "comm_a",
-        lambda a, c, x, w: services.accept(a, c, **_v(c)),
+        lambda a, c, x, w: services.accept(a, c, version=c.version),
         "grid_a",
         "comm_b",
         "accepted",
@@ -103,7 +96,7 @@ SPECS: dict[str, Spec] = {
     "refuse": Spec(
         "registered",
         "comm_a",
-        lambda a, c, x, w: services.refuse(a, c, **_v(c), reason="不属于本街道职责"),
+        lambda a, c, x, w: services.refuse(a, c, version=c.version, reason="不属于本街道职责"),
         "grid_a",
         "comm_b",
         "dispatched",
@@ -112,7 +105,7 @@ SPECS: dict[str, Spec] = {
     "dispatch": Spec(
         "accepted",
         "comm_a",
-        lambda a, c, x, w: services.dispatch(a, c, **_v(c), lead_unit=w.grid_a),
+        lambda a, c, x, w: services.dispatch(a, c, version=c.version, lead_unit=w.grid_a),
         "grid_a",
         "comm_b",
         "registered",
@@ -121,7 +114,7 @@ SPECS: dict[str, Spec] = {
     "sign": Spec(
         "dispatched",
         "grid_a",
-        lambda a, c, x, w: services.sign(a, c, **_v(c)),
+        lambda a, c, x, w: services.sign(a, c, version=c.version),
         "volunteer",
         "grid_b",
         "handling",
@@ -130,7 +123,9 @@ SPECS: dict[str, Spec] = {
     "contest": Spec(
         "dispatched",
         "grid_a",
-        lambda a, c, x, w: services.contest(a, c, **_v(c), reason_code="wrong", reason="不在本网格"),
+        lambda a, c, x, w: services.contest(
+            a, c, version=c.version, reason_code="wrong", reason="不在本网格"
+        ),
         "auditor",
         "grid_b",
         "handling",
@@ -139,7 +134,7 @@ SPECS: dict[str, Spec] = {
     "decide_contest": Spec(
         "contested",
         "comm_a",
-        lambda a, c, x, w: services.decide_contest(a, c, **_v(c), approve=True),
+        lambda a, c, x, w: services.decide_contest(a, c, version=c.version, approve=True),
         "grid_a",
         "comm_b",
         "dispatched",
@@ -148,7 +143,7 @@ SPECS: dict[str, Spec] = {
     "report": Spec(
         "handling",
         "grid_a",
-        lambda a, c, x, w: services.report(a, c, **_v(c), note="已劝离"),
+        lambda a, c, x, w: services.report(a, c, version=c.version, note="已劝离"),
         "volunteer",
         "grid_b",
         "dispatched",
@@ -157,7 +152,7 @@ SPECS: dict[str, Spec] = {
     "verify": Spec(
         "reported",
         "comm_a",
-        lambda a, c, x, w: services.verify(a, c, **_v(c)),
+        lambda a, c, x, w: services.verify(a, c, version=c.version),
         "volunteer",
         "comm_b",
         "handling",
@@ -166,7 +161,7 @@ SPECS: dict[str, Spec] = {
     "send_back": Spec(
         "reported",
         "comm_a",
-        lambda a, c, x, w: services.send_back(a, c, **_v(c), note="仍有摊贩"),
+        lambda a, c, x, w: services.send_back(a, c, version=c.version, note="仍有摊贩"),
         "auditor",
         "comm_b",
         "verified",
@@ -175,7 +170,7 @@ SPECS: dict[str, Spec] = {
     "close": Spec(
         "verified",
         "comm_a",
-        lambda a, c, x, w: services.close(a, c, **_v(c), outcome="resolved", reply="已解决"),
+        lambda a, c, x, w: services.close(a, c, version=c.version, outcome="resolved", reply="已解决"),
         "grid_a",
         "comm_b",
         "reported",
@@ -184,7 +179,7 @@ SPECS: dict[str, Spec] = {
     "rate": Spec(
         "closed",
         "comm_a",
-        lambda a, c, x, w: services.rate(a, c, **_v(c), rating="satisfied"),
+        lambda a, c, x, w: services.rate(a, c, version=c.version, rating="satisfied"),
         "grid_a",
         "comm_b",
         "verified",
@@ -193,7 +188,7 @@ SPECS: dict[str, Spec] = {
     "request_extension": Spec(
         "handling",
         "grid_a",
-        lambda a, c, x, w: services.request_extension(a, c, **_v(c), days=3, reason="等待配件"),
+        lambda a, c, x, w: services.request_extension(a, c, version=c.version, days=3, reason="等待配件"),
         "volunteer",
         "grid_b",
         "reported",
@@ -202,7 +197,7 @@ SPECS: dict[str, Spec] = {
     "decide_extension": Spec(
         "extension",
         "leader",
-        lambda a, c, x, w: services.decide_extension(a, c, **_v(c), approve=True),
+        lambda a, c, x, w: services.decide_extension(a, c, version=c.version, approve=True),
         "comm_a",
         "other_leader",
         "handling",  # no pending request
@@ -211,7 +206,7 @@ SPECS: dict[str, Spec] = {
     "merge": Spec(
         "two_accepted",
         "comm_a",
-        lambda a, c, x, w: services.merge(a, c, **_v(c), into=x["into"]),
+        lambda a, c, x, w: services.merge(a, c, version=c.version, into=x["into"]),
         "grid_a",
         "comm_b",
         "two_closed",
@@ -220,7 +215,7 @@ SPECS: dict[str, Spec] = {
     "escalate": Spec(
         "handling",
         "leader",
-        lambda a, c, x, w: services.escalate(a, c, **_v(c), reason="涉及多个部门"),
+        lambda a, c, x, w: services.escalate(a, c, version=c.version, reason="涉及多个部门"),
         "comm_a",
         "other_leader",
         "closed",
@@ -229,7 +224,7 @@ SPECS: dict[str, Spec] = {
     "whistle": Spec(
         "handling",
         "leader",
-        lambda a, c, x, w: services.whistle(a, c, **_v(c), departments=[w.dept_xinfang]),
+        lambda a, c, x, w: services.whistle(a, c, version=c.version, departments=[w.dept_xinfang]),
         "comm_a",
         "other_leader",
         "reported",
@@ -238,7 +233,7 @@ SPECS: dict[str, Spec] = {
     "report_in": Spec(
         "whistled",
         "dept_xinfang",
-        lambda a, c, x, w: services.report_in(a, c, **_v(c), note="已到场"),
+        lambda a, c, x, w: services.report_in(a, c, version=c.version, note="已到场"),
         "volunteer",
         "grid_b",
         "whistled_verified",
@@ -247,7 +242,7 @@ SPECS: dict[str, Spec] = {
     "request_review": Spec(
         "petition_closed",
         "comm_a",
-        lambda a, c, x, w: services.request_review(a, c, **_v(c), note="不服"),
+        lambda a, c, x, w: services.request_review(a, c, version=c.version, note="不服"),
         "grid_a",
         "comm_b",
         "petition_handling",
@@ -256,7 +251,7 @@ SPECS: dict[str, Spec] = {
     "answer_review": Spec(
         "under_review",
         "leader",
-        lambda a, c, x, w: services.answer_review(a, c, **_v(c), reply="维持原处理意见"),
+        lambda a, c, x, w: services.answer_review(a, c, version=c.version, reply="维持原处理意见"),
         "comm_a",
         "other_leader",
         "petition_closed",
