@@ -597,6 +597,13 @@ def dispatch(
         c.assignments.filter(state=Assignment.State.ACTIVE).exclude(role=Assignment.Role.WHISTLE).update(
             state=Assignment.State.ENDED
         )
+        # A contest left pending by an escalation is answered by this new dispatch.
+        c.requests.filter(kind=Request.Kind.CONTEST, decision=Request.Decision.PENDING).update(
+            decision=Request.Decision.APPROVED,
+            decided_by=actor,
+            decided_at=now,
+            decision_note=_("已重新派遣。"),
+        )
         Assignment.objects.create(
             case=c,
             role=Assignment.Role.LEAD,

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from jiedao.cases import services
 from jiedao.cases.catalog import ensure_default_catalog
-from jiedao.cases.models import Case, Channel, Status
+from jiedao.cases.models import Case, Category, Channel, Status
 from tests.world import World
 
 MakeCase = Callable[..., Case]
@@ -138,10 +138,11 @@ def test_case_numbers_follow_the_format_and_restart_each_day(make_case: MakeCase
 
 
 def new_case(world: World, n: int) -> Case:
+    """Call ensure_default_catalog() before starting threads (it is not meant to race itself)."""
     return services.create_case(
         world["comm_a"],
         channel=Channel.GRID,
-        category=ensure_default_catalog()["city-stall"],
+        category=Category.objects.get(code="city-stall"),
         org_unit=world.grid_a,
         description=f"并发登记的工单 {n}",
     )
@@ -172,6 +173,7 @@ def in_threads(*jobs: Callable[[], Any]) -> tuple[list[Any], list[BaseException]
 @pytest.mark.postgres
 @pytest.mark.skipif(not on_postgres(), reason="real row locks need PostgreSQL")
 def test_concurrent_creation_gives_unique_numbers(tx_world: World) -> None:
+    ensure_default_catalog()
     with time_machine.travel(MONDAY, tick=False):
         results, errors = in_threads(
             lambda: [new_case(tx_world, i).number for i in range(10)],
@@ -186,6 +188,7 @@ def test_concurrent_creation_gives_unique_numbers(tx_world: World) -> None:
 @pytest.mark.skipif(not on_postgres(), reason="real row locks need PostgreSQL")
 def test_two_people_at_once_one_wins(tx_world: World) -> None:
     world = tx_world
+    ensure_default_catalog()
     case = new_case(world, 1)
     case = services.accept(world["comm_a"], case, version=case.version)
     case = services.dispatch(world["comm_a"], case, version=case.version, lead_unit=world.grid_a)
@@ -208,6 +211,7 @@ def test_two_people_at_once_one_wins(tx_world: World) -> None:
 @pytest.mark.skipif(not on_postgres(), reason="real row locks need PostgreSQL")
 def test_double_submit_at_once_makes_one_step(tx_world: World) -> None:
     world = tx_world
+    ensure_default_catalog()
     case = new_case(world, 1)
     seen = case.version
     results, errors = in_threads(

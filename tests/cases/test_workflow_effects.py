@@ -343,3 +343,17 @@ def test_whistle_called_departments_report_in_once(make_case: MakeCase, world: W
     assert case.steps.filter(action="report_in").count() == 1
     with pytest.raises(ValidationError):
         services.whistle(world["leader"], case, version=case.version)
+
+
+def test_escalated_contest_is_answered_by_the_new_dispatch(make_case: MakeCase, world: World) -> None:
+    """退单 → 升级 → the district dispatches again: the old contest is answered, and the new lead unit may
+    contest in its turn."""
+    case = make_case("dispatched")
+    case = services.contest(world["grid_a"], case, version=case.version, reason_code="x", reason="非本网格")
+    case = services.escalate(world["leader"], case, version=case.version, reason="需区级协调")
+    case = services.dispatch(world["district"], case, version=case.version, lead_unit=world.grid_a)
+    old = case.requests.get(kind=Request.Kind.CONTEST)
+    assert old.decision == Request.Decision.APPROVED and old.decided_by == world["district"]
+    case = services.contest(world["grid_a"], case, version=case.version, reason_code="x", reason="仍非本网格")
+    assert case.status == Status.CONTESTED
+    assert case.requests.filter(decision=Request.Decision.PENDING).count() == 1
