@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
+
 import pytest
 import time_machine
 from django.utils import timezone
