@@ -25,7 +25,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from io import TextIOBase
 from typing import Any
 
@@ -336,26 +336,56 @@ def load_directory() -> Directory:
 _period_cache: dict[tuple[int, str, Any], tuple[timedelta, str]] = {}
 
 
+def _local_midnight(start: datetime) -> tuple[datetime, Any]:
+    local = start.astimezone(timezone.get_current_timezone())
+    return local.replace(hour=0, minute=0, second=0, microsecond=0), local.date()
+
+
+def _hours_rule() -> str:  # the msgid of clock.period for hours
+    return _("自受理起 %(n)s 小时，至 %(at)s")
+
+
 def _period(start: datetime, amount: int, unit: str) -> tuple[datetime, str]:
+    """`clock.period`, with the calendar look-up done once per (period, day): the end of a period in days
+    or working days depends on the day only."""
     if unit == TimeUnit.HOURS:
-        return period(start, amount, unit)
-    day = timezone.localtime(start).date()
+        due = start + timedelta(hours=amount)
+        local = due.astimezone(timezone.get_current_timezone())
+        return due, _hours_rule() % {"n": amount, "at": f"{local:%Y-%m-%d %H:%M}"}
+    midnight, day = _local_midnight(start)
     key = (amount, unit, day)
     cached = _period_cache.get(key)
     if cached is None:
         due, rule = period(start, amount, unit)
-        midnight = timezone.localtime(start).replace(hour=0, minute=0, second=0, microsecond=0)
         cached = _period_cache[key] = (due - midnight, rule)
-    midnight = timezone.localtime(start).replace(hour=0, minute=0, second=0, microsecond=0)
     return midnight + cached[0], cached[1]
 
 
+_handling_cache: dict[tuple[int, str, bool, Any], tuple[timedelta, str]] = {}
+
+
 def _handling(d: Directory, cat: Category, priority: str, petition: bool, start: datetime) -> dict[str, Any]:
+    """`clock.handling_deadline` for a case accepted at `start` (cached per category, priority and day)."""
+    policy = d.policies[cat.pk, priority]
+    if petition or policy.unit != TimeUnit.HOURS:
+        midnight, day = _local_midnight(start)
+        key = (cat.pk, priority, petition, day)
+        cached = _handling_cache.get(key)
+        if cached is None:
+            due, rule = _make_handling(policy, petition, start)
+            cached = _handling_cache[key] = (due - midnight, rule)
+        due, rule = midnight + cached[0], cached[1]
+    else:
+        due, rule = _make_handling(policy, petition, start)
+    warn = start + (due - start) * 0.75
+    return {"due_at": due, "warn_at": warn, "deadline_rule": rule}
+
+
+def _make_handling(policy: PolicyValues, petition: bool, start: datetime) -> tuple[datetime, str]:
     if petition:
         due, rule = _period(start, 60, TimeUnit.DAYS)
         rule = _("信访事项自受理之日起 60 日内办结（信访工作条例第三十二条）：%(rule)s") % {"rule": rule}
     else:
-        policy = d.policies[cat.pk, priority]
         due, rule = _period(start, policy.amount, policy.unit)
         rule = _("%(source)s时限 %(n)s%(unit)s：%(rule)s") % {
             "source": policy.source,
@@ -363,8 +393,19 @@ def _handling(d: Directory, cat: Category, priority: str, petition: bool, start:
             "unit": TimeUnit(policy.unit).label,
             "rule": rule,
         }
-    warn = start + (due - start) * 0.75
-    return {"due_at": due, "warn_at": warn, "deadline_rule": rule[:300]}
+    return due, rule[:300]
+
+
+def _petition_accept(received: datetime) -> dict[str, Any]:
+    """`clock.petition_accept_deadline`, cached per day."""
+    midnight, day = _local_midnight(received)
+    key = (0, "accept", True, day)
+    cached = _handling_cache.get(key)
+    if cached is None:
+        limit = petition_accept_deadline(received)
+        cached = _handling_cache[key] = (limit.due_at - midnight, limit.rule)
+    due = midnight + cached[0]
+    return {"due_at": due, "warn_at": received + (due - received) * 0.75, "deadline_rule": cached[1]}
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -543,25 +584,13 @@ class Simulator:
         ev(Event(received, "create", S.REGISTERED, creator, data={"channel": channel}, label="诉求人"))
         t = received
         if petition:
-            accept_deadline = petition_accept_deadline(received)
-            ev(
-                Event(
-                    received,
-                    "_deadline",
-                    None,
-                    None,
-                    fields={
-                        "due_at": accept_deadline.due_at,
-                        "warn_at": accept_deadline.warn_at,
-                        "deadline_rule": accept_deadline.rule,
-                    },
-                )
-            )
+            accept_deadline = _petition_accept(received)
+            ev(Event(received, "_deadline", None, None, fields=accept_deadline))
             t += _minutes(rng, 60 * 20, 60 * 24 * 18) + stall("registered")
-            if t > accept_deadline.due_at:
+            if t > accept_deadline["due_at"]:
                 ev(
                     Event(
-                        accept_deadline.due_at,
+                        accept_deadline["due_at"],
                         "petition_accept_overdue",
                         None,
                         None,
@@ -1040,6 +1069,18 @@ class Tables:
         self.sqlite = connection.vendor == "sqlite"
         self.case_cols = _columns(Case, with_id=True)
         self.step_cols = _columns(Step)
+        expected = [
+            "case_id",
+            "action",
+            "from_status",
+            "to_status",
+            "actor_id",
+            "actor_label",
+            "note",
+            "data",
+        ]
+        assert self.step_cols == [*expected, "public", "created_at"], self.step_cols
+        self.case_kinds = [(c, 1 if c in DT_CASE_COLS else 2 if c == "extra" else 0) for c in self.case_cols]
         self.clock_cols = _columns(Clock)
         self.assignment_cols = _columns(Assignment)
         self.request_cols = _columns(Request)
@@ -1049,11 +1090,10 @@ class Tables:
             self.case_defaults[str(f.column)] = default
 
     def dt(self, value: datetime | None) -> Any:
-        if value is None:
-            return None
-        if self.sqlite:
-            return connection.ops.adapt_datetimefield_value(value)
-        return value
+        """SQLite stores UTC as text (what Django's adapt_datetimefield_value makes, without its overhead)."""
+        if value is None or not self.sqlite:
+            return value
+        return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ")
 
     def sql(self, model: type[models.Model], cols: Sequence[str]) -> str:
         qn = connection.ops.quote_name
@@ -1162,10 +1202,11 @@ class Writer:
             row["due_at"] = row["warn_at"] = None
             row["deadline_rule"] = ""
         self.stats.by_status[status] += 1
+        dt = t.dt
         self.batch.cases.append(
             tuple(
-                t.dt(row[c]) if c in DT_CASE_COLS else _json(row[c]) if c == "extra" else row[c]
-                for c in t.case_cols
+                dt(row[c]) if kind == 1 else _json(row[c]) if kind == 2 else row[c]
+                for c, kind in t.case_kinds
             )
         )
         kept = steps if not self.brief or len(steps) <= 4 else [steps[0], *steps[-3:]]
@@ -1175,20 +1216,17 @@ class Writer:
             if e.action == "create":
                 from_status = ""
             self.batch.steps.append(
-                tuple(
-                    {
-                        "case_id": case_id,
-                        "action": e.action,
-                        "from_status": from_status,
-                        "to_status": to_status,
-                        "actor_id": e.actor,
-                        "actor_label": label,
-                        "note": e.note,
-                        "data": json.dumps(e.data, ensure_ascii=False),
-                        "public": e.public,
-                        "created_at": t.dt(e.at),
-                    }[c]
-                    for c in t.step_cols
+                (
+                    case_id,
+                    e.action,
+                    from_status,
+                    to_status,
+                    e.actor,
+                    label,
+                    e.note,
+                    json.dumps(e.data, ensure_ascii=False) if e.data else "{}",
+                    e.public,
+                    dt(e.at),
                 )
             )
         for a in assignments:
