@@ -66,6 +66,10 @@ class CaseSerializer(serializers.ModelSerializer):
         help_text="Masked (138****5678) unless the caller may reveal it on this case (case.reveal)."
     )
     status_label = serializers.CharField(source="get_status_display", read_only=True)
+    # Blank until set: declared so the schema allows "" beside the choices.
+    petition_type = serializers.ChoiceField(choices=PetitionType.choices, allow_blank=True, read_only=True)
+    outcome = serializers.ChoiceField(choices=Outcome.choices, allow_blank=True, read_only=True)
+    rating = serializers.ChoiceField(choices=Rating.choices, allow_blank=True, read_only=True)
     light = serializers.SerializerMethodField(help_text="Traffic light: green, yellow, red or none.")
     lead_unit: serializers.SlugRelatedField = serializers.SlugRelatedField(
         slug_field="code", read_only=True, allow_null=True
@@ -486,7 +490,14 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         return _answer(run)
 
     @extend_schema(responses={200: AllowedActionSerializer(many=True)}, filters=False)
-    @action(detail=True, methods=["get"], url_path="actions", url_name="actions", filter_backends=[])
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path="actions",
+        url_name="actions",
+        filter_backends=[],
+        pagination_class=None,
+    )
     def actions(self, request: ApiRequest, number: str) -> Response:
         """The steps the caller may take on this case now."""
         case = self.get_object()
@@ -494,7 +505,14 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         return Response(AllowedActionSerializer(allowed, many=True).data)
 
     @extend_schema(responses={200: StepSerializer(many=True)}, filters=False)
-    @action(detail=True, methods=["get"], url_path="steps", url_name="steps", filter_backends=[])
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path="steps",
+        url_name="steps",
+        filter_backends=[],
+        pagination_class=None,
+    )
     def steps(self, request: ApiRequest, number: str) -> Response:
         """The case's timeline, oldest first."""
         case = self.get_object()
