@@ -141,12 +141,20 @@ def review_answer_deadline(requested_at: datetime, level: int) -> Deadline:
 
 
 def extended(case: Case, days: int) -> Deadline:
-    """The current deadline moved by `days` 日 (an approved extension)."""
+    """The current deadline moved by `days` 日 (an approved extension). A deadline that ends at 24:00 of a day
+    is extended as a period in days counted from that day (民法典 §201–§203: a last day that is a rest day moves
+    to the next working day); one at a time of day (a period in hours) moves by whole days."""
     assert case.due_at is not None
-    due = case.due_at + timedelta(days=days)
-    rule = _("经批准延期 %(days)s 日，至 %(at)s；原时限：%(old)s") % {
+    local = timezone.localtime(case.due_at)
+    if (local.hour, local.minute, local.second) == (0, 0, 0):
+        result = statutory_deadline_days((local - timedelta(days=1)).date(), days)
+        due, how = result.due_at, result.rule
+    else:
+        due = case.due_at + timedelta(days=days)
+        how = f"{timezone.localtime(due):%Y-%m-%d %H:%M}"
+    rule = _("经批准延期 %(days)s 日：%(how)s；原时限：%(old)s") % {
         "days": days,
-        "at": f"{timezone.localtime(due):%Y-%m-%d %H:%M}",
+        "how": how,
         "old": case.deadline_rule,
     }
     start = case.accepted_at or case.received_at

@@ -151,9 +151,10 @@ def test_extension_moves_the_deadline_and_the_light(make_case: MakeCase, world: 
             world["grid_a"], case, version=case.version, days=5, reason="缺配件"
         )
         case = services.decide_extension(world["leader"], case, version=case.version, approve=True)
-    assert case.due_at == datetime(2026, 3, 22, 0, 0, tzinfo=TZ)  # 03-16 24:00 + 5 days
+    # 03-16 24:00 + 5 日 = Saturday 03-21, a rest day: the period ends on Monday 03-23 at 24:00 (民法典 §203).
+    assert case.due_at == datetime(2026, 3, 24, 0, 0, tzinfo=TZ)
     assert case.warn_at == MONDAY + (case.due_at - MONDAY) * 0.75
-    assert "经批准延期 5 日，至 2026-03-22 00:00" in case.deadline_rule
+    assert "经批准延期 5 日" in case.deadline_rule and "2026-03-23 24:00" in case.deadline_rule
     assert lights_at(overdue)[case.pk] == Light.GREEN
     assert lights_at(case.due_at + timedelta(seconds=1))[case.pk] == Light.RED
 

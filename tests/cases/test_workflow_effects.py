@@ -264,7 +264,8 @@ def test_extension_approved_moves_the_deadline_and_tells_the_requester_why(
             services.request_extension(world["grid_a"], case, version=case.version, days=2, reason="再延")
         with django_capture_on_commit_callbacks(execute=True):
             case = services.decide_extension(world["leader"], case, version=case.version, approve=True)
-    assert case.due_at == old_due + timedelta(days=5) and case.extension_days == 5
+    # 03-16 24:00 + 5 日 is Saturday 03-21: the extended period ends on the next working day, Monday 03-23.
+    assert case.due_at == old_due + timedelta(days=7) and case.extension_days == 5
     assert case.deadline_rule.startswith("经批准延期 5 日")
     assert pending(case)["overdue"] == case.due_at
     assert any("延长 5 日" in t and "等待配件到货" in t for t in texts_to("13812345678"))

@@ -13,19 +13,25 @@
   if (tileUrl) {
     L.tileLayer(tileUrl, { maxZoom: 19 }).addTo(map);
   }
-  var bounds = null;
-  if (data.boundary) {
-    var area = L.geoJSON(data.boundary, { style: { color: "#206bc4", weight: 1.5, fillOpacity: 0.08 } }).addTo(map);
-    bounds = area.getBounds();
+  // Leaflet needs a view before vector layers are added: set it first, then draw.
+  var area = data.boundary
+    ? L.geoJSON(data.boundary, { style: { color: "#206bc4", weight: 1.5, fillOpacity: 0.08 } })
+    : null;
+  var bounds = area ? area.getBounds() : null;
+  if (data.point) {
+    map.setView(data.point, bounds && bounds.isValid() ? Math.min(map.getBoundsZoom(bounds), 17) : 17);
+  } else if (bounds && bounds.isValid()) {
+    map.fitBounds(bounds, { padding: [12, 12] });
+  } else {
+    el.remove();
+    return;
   }
+  if (area) { area.addTo(map); }
   if (data.point) {
     var marker = L.circleMarker(data.point, {
       radius: 9, color: "#ffffff", weight: 2, fillColor: "#d63939", fillOpacity: 0.95
     }).addTo(map);
     if (data.label) { marker.bindTooltip(data.label); }
-    map.setView(data.point, 17);
-  } else if (bounds && bounds.isValid()) {
-    map.fitBounds(bounds, { padding: [12, 12] });
   }
   el.dataset.ready = "true";
 })();
