@@ -92,8 +92,10 @@ def route(case: Case) -> Route:
     order = {c.pk: i for i, c in enumerate(lineage)}
     rules.sort(key=lambda r: (order[r.category_id], -len(r.org_path)))
     for rule in rules:
-        if accuses(case, rule.target_unit, rule.target_department):
-            continue
+        try:
+            check_target(case, rule.target_unit, rule.target_department)
+        except ValidationError:
+            continue  # e.g. a rule for a whole community naming one grid: not for cases in its other grids
         return Route(
             rule.target_unit,
             rule.target_department,

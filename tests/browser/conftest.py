@@ -106,6 +106,7 @@ class Visit:
     test_name: str
     viewport: dict[str, int]
     failed_requests: list[str] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)
     step: int = 0
 
     @property
@@ -178,8 +179,13 @@ def open_page(
                 visit.failed_requests.append(f"{response.status} {response.url[len(base) :]}")
 
         page.on("response", record)
+        page.on("pageerror", lambda error: visit.page_errors.append(f"{page.url}: {error}"))
+        visits.append(visit)
         return visit
 
+    visits: list[Visit] = []
     yield make
     for context in contexts:
         context.close()
+    errors = [error for visit in visits for error in visit.page_errors]
+    assert not errors, f"JavaScript errors on the pages this test visited: {errors}"

@@ -58,23 +58,23 @@ def test_without_rules_the_community_handles_it(world: World, catalog: dict[str,
 
 
 def test_category_rule_beats_the_parent_category_rule(world: World, catalog: dict[str, Category]) -> None:
-    rule(catalog["city"], world.community_a, unit=world.grid_a2)  # parent category, deeper area
+    rule(catalog["city"], world.community_a, unit=world.grid_a)  # parent category, deeper area
     specific = rule(catalog["city-stall"], world.subdistrict, dept=world.dept_party)
     case = new_case(world, catalog["city-stall"], world.grid_a)
     found = routing.route(case)
     assert found.rule == specific and found.department == world.dept_party
     assert found.reason == "派单目录 v1：占道经营 · 陇海马路街道办事处"
     # Another child of 城市管理 has no rule of its own: the parent's applies.
-    assert target(new_case(world, catalog["city-build"], world.grid_a)) == world.grid_a2
+    assert target(new_case(world, catalog["city-build"], world.grid_a)) == world.grid_a
 
 
 def test_deeper_area_beats_the_shallower(world: World, catalog: dict[str, Category]) -> None:
     stall = catalog["city-stall"]
     rule(stall, world.subdistrict, dept=world.dept_party)
-    rule(stall, world.community_a, unit=world.grid_a2)
+    rule(stall, world.community_a, unit=world.grid_a)
     rule(stall, world.other_subdistrict, unit=world.other_community)  # elsewhere: never applies here
-    assert target(new_case(world, stall, world.grid_a)) == world.grid_a2
-    assert target(new_case(world, stall, world.community_a)) == world.grid_a2
+    assert target(new_case(world, stall, world.grid_a)) == world.grid_a
+    assert target(new_case(world, stall, world.community_a)) == world.grid_a
     assert target(new_case(world, stall, world.grid_b)) == world.dept_party  # no rule for community B
 
 
@@ -171,3 +171,17 @@ def test_ordinary_cases_are_routed_to_whatever_the_rule_says(
         accused_department=world.dept_party,
     )
     assert target(case) == world.dept_party
+
+
+def test_a_rule_whose_target_lies_outside_the_case_branch_is_passed_over(
+    world: World, catalog: dict[str, Category], make_case: Callable[..., Case]
+) -> None:
+    """A rule for the whole community naming grid A2 does not route a case in grid A1 there (dispatch would
+    refuse it by the locality principle): the next rule, or the locality, applies."""
+    DispatchRule.objects.create(
+        category=catalog["city-stall"], org_unit=world.community_a, target_unit=world.grid_a2
+    )
+    case = make_case("accepted")
+    route = routing.route(case)
+    assert route.unit == world.community_a and route.rule is None
+    routing.check_target(case, route.unit, route.department)

@@ -9,8 +9,10 @@ from collections.abc import Callable
 import pytest
 
 from jiedao.cases.models import Case, Status
+from jiedao.core.models import OrgUnit
 from tests.browser import conftest as shared
 from tests.browser.conftest import DESKTOP, MOBILE, Visit
+from tests.world import World
 
 # The browser fixtures live in tests/browser/conftest.py; this module uses them from tests/cases.
 chromium_path = shared.chromium_path
@@ -48,7 +50,9 @@ def test_grid_worker_signs_for_a_case_on_a_phone(open_page: OpenPage, make_case)
     assert visit.failed_requests == [], visit.failed_requests
 
 
-def test_leader_sees_list_and_map_on_a_desktop(open_page: OpenPage, make_case) -> None:
+def test_leader_sees_list_and_map_on_a_desktop(open_page: OpenPage, make_case, world: World) -> None:
+    square = [[113.679, 34.749], [113.681, 34.749], [113.681, 34.751], [113.679, 34.751], [113.679, 34.749]]
+    OrgUnit.objects.filter(pk=world.grid_a.pk).update(boundary={"type": "Polygon", "coordinates": [square]})
     case = make_case("handling", latitude=34.75, longitude=113.68, address="新郑里路口")
     visit = open_page(DESKTOP)
     visit.login("leader")
