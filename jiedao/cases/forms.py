@@ -159,11 +159,11 @@ def _subdistrict_units(user: User, case: Case) -> QuerySet[OrgUnit]:
 
 
 def _departments(user: User, case: Case) -> QuerySet[Department]:
+    """The departments of the case's sub-district. Whoever may dispatch or call in on the case may name any of
+    them (a community's staff do not otherwise see the office's departments, which sit above them)."""
     root = routing.subdistrict_of(case.org_unit) or case.org_unit
-    return (
-        Department.objects.visible_to(user, "department.view")
-        .filter(is_active=True, org_unit__path__startswith=root.path)
-        .order_by("sort_order", "name")
+    return Department.objects.filter(is_active=True, org_unit__path__startswith=root.path).order_by(
+        "sort_order", "name"
     )
 
 
