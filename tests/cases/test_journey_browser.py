@@ -1,7 +1,7 @@
-"""The whole closed loop in a real browser: a resident submits on a phone → the community accepts and dispatches
-to the grid with a department as co-handler → the grid worker signs for it and reports back with a photo on a
-phone, the department adds its note → the community verifies and closes it → the resident tracks it by number
-and the last four phone digits, reads the reply and rates it."""
+"""The whole closed loop in a real browser: a resident submits on a phone → the community accepts and
+dispatches to the grid with a department as co-handler → the grid worker signs for it and reports back with a
+photo on a phone, the department adds its note → the community verifies and closes it → the resident tracks it
+by number and the last four phone digits, reads the reply and rates it."""
 
 from __future__ import annotations
 
