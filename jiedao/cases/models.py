@@ -13,6 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from jiedao.core.models.deadlines import DueItemMixin
@@ -187,9 +188,10 @@ class CategoryField(models.Model):
 
 
 class TimeUnit(models.TextChoices):
-    HOURS = "hours", _("小时")
-    DAYS = "days", _("日")
-    WORKDAYS = "workdays", _("工作日")
+    # A context of their own: "日" is also the calendar's Sunday, "工作日" a kind of day there.
+    HOURS = "hours", pgettext_lazy("时限单位", "小时")
+    DAYS = "days", pgettext_lazy("时限单位", "日")
+    WORKDAYS = "workdays", pgettext_lazy("时限单位", "工作日")
 
 
 class DeadlinePolicy(models.Model):
