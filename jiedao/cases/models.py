@@ -739,8 +739,8 @@ class Open311Client(models.Model):
 class MonthlyFigure(models.Model):
     """The 三率 rollup: one month's counts for the cases placed in one community (or village, or directly at a
     sub-district) and handled by one lead department (or by the community: `department` null). Recomputed from
-    the cases by `measures.refresh_month` (the worker keeps the current and last month fresh); the measures page
-    reads these rows, so it costs the same at a million cases as at a thousand. Scoped like cases, by the
+    the cases by `measures.refresh_month` (the worker keeps the current and last month fresh); the measures
+    page reads these rows, so it costs the same at a million cases as at a thousand. Scoped like cases, by the
     community's path."""
 
     scope_label = "case"
