@@ -792,3 +792,18 @@ class MonthlyFigureRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.month:%Y-%m} @ {self.computed_at}"
+
+
+class RollupRefresh(DueItemMixin, models.Model):
+    """A scheduled recomputation of the 三率 rollup, run by the shared deadline engine (so several workers never
+    recompute the same month at once); each run schedules the next one."""
+
+    months = models.PositiveSmallIntegerField(_("月数"), default=2, help_text=_("重算最近几个月（含本月）。"))
+
+    class Meta:
+        verbose_name = _("三率汇总任务")
+        verbose_name_plural = _("三率汇总任务")
+        indexes = [models.Index(fields=["due_state", "due_at"], name="rollup_refresh_due_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.months} @ {self.due_at}"

@@ -25,6 +25,25 @@ class Migration(migrations.Migration):
             },
         ),
         migrations.CreateModel(
+            name='RollupRefresh',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('due_at', models.DateTimeField(verbose_name='到期时间')),
+                ('due_state', models.CharField(choices=[('pending', '待执行'), ('claimed', '执行中'), ('done', '已完成'), ('failed', '失败'), ('cancelled', '已取消')], default='pending', max_length=16, verbose_name='状态')),
+                ('claim_token', models.UUIDField(blank=True, editable=False, null=True, verbose_name='认领标记')),
+                ('claimed_at', models.DateTimeField(blank=True, editable=False, null=True, verbose_name='认领时间')),
+                ('done_at', models.DateTimeField(blank=True, editable=False, null=True, verbose_name='完成时间')),
+                ('attempts', models.PositiveSmallIntegerField(default=0, editable=False, verbose_name='尝试次数')),
+                ('last_error', models.TextField(blank=True, editable=False, verbose_name='最近错误')),
+                ('months', models.PositiveSmallIntegerField(default=2, help_text='重算最近几个月（含本月）。', verbose_name='月数')),
+            ],
+            options={
+                'verbose_name': '三率汇总任务',
+                'verbose_name_plural': '三率汇总任务',
+                'indexes': [models.Index(fields=['due_state', 'due_at'], name='rollup_refresh_due_idx')],
+            },
+        ),
+        migrations.CreateModel(
             name='MonthlyFigure',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
