@@ -795,8 +795,8 @@ class MonthlyFigureRun(models.Model):
 
 
 class RollupRefresh(DueItemMixin, models.Model):
-    """A scheduled recomputation of the 三率 rollup, run by the shared deadline engine (so several workers never
-    recompute the same month at once); each run schedules the next one."""
+    """A scheduled recomputation of the 三率 rollup, run by the shared deadline engine (so several workers
+    never recompute the same month at once); each run schedules the next one."""
 
     months = models.PositiveSmallIntegerField(_("月数"), default=2, help_text=_("重算最近几个月（含本月）。"))
 
