@@ -177,6 +177,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 30 * 1024 * 1024
 # Public portal: submissions allowed per phone number and per client address in a rolling hour.
 PORTAL_RATE_PER_PHONE = env_int("JIEDAO_PORTAL_RATE_PER_PHONE", 5, minimum=1)
 PORTAL_RATE_PER_IP = env_int("JIEDAO_PORTAL_RATE_PER_IP", 30, minimum=1)
+# Reverse proxies in front of the app whose X-Forwarded-For is trusted (0: use the socket's address).
+TRUSTED_PROXIES = env_int("JIEDAO_TRUSTED_PROXIES", 0, minimum=0, maximum=5)
 
 # Security. Production (JIEDAO_DEBUG off) passes `manage.py check --deploy` with no warning.
 SESSION_COOKIE_HTTPONLY = True

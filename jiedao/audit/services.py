@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.http import HttpRequest
@@ -73,10 +74,19 @@ def hash_verifies(event: AuditEvent) -> bool:
 
 
 def client_ip(request: HttpRequest | None) -> str | None:
-    """The client address as the database will store it (IPv6 normalised), or None."""
+    """The client address as the database will store it (IPv6 normalised), or None.
+
+    Behind `settings.TRUSTED_PROXIES` reverse proxies (nginx …) the socket peer is the proxy: the client is
+    then the address that many hops from the right of X-Forwarded-For (each proxy appends the address it
+    saw). With no trusted proxy the header is ignored, since any client can send it."""
     if request is None:
         return None
     address = request.META.get("REMOTE_ADDR") or ""
+    hops = getattr(settings, "TRUSTED_PROXIES", 0)
+    if hops:
+        forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if a.strip()]
+        if len(forwarded) >= hops:
+            address = forwarded[-hops]
     if not address:
         return None
     if ":" in address:
