@@ -1058,7 +1058,7 @@ def on_clock(item: Clock) -> None:
         recipients = lead_people(case) + ([case.handler] if case.handler else [])
         title = _("催办：工单 %(n)s 将于 %(at)s 到期") % {
             "n": number,
-            "at": f"{timezone.localtime(case.due_at):%m-%d %H:%M}",
+            "at": clock.format_deadline(case.due_at, "m-d H:i"),
         }
         action = "remind"
     elif item.kind == Clock.Kind.OVERDUE:

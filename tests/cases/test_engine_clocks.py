@@ -20,6 +20,7 @@ from jiedao.cases.models import Case, Channel, Clock, PetitionType, Status
 from jiedao.core.deadlines import TickReport, run_due
 from jiedao.core.models import User
 from jiedao.core.models.deadlines import DueState
+from jiedao.core.workdays import statutory_deadline_days
 from jiedao.notifications.models import Notification
 from tests.world import World
 
@@ -169,7 +170,9 @@ def test_clock_whose_deadline_moved_does_nothing(world: World) -> None:
             world["grid_a"], case, version=case.version, days=5, reason="缺配件"
         )
         case = services.decide_extension(world["leader"], case, version=case.version, approve=True)
-    assert case.due_at == old_due + timedelta(days=5)
+    # 5 日 from the old last day, by the Civil Code (a rest day at the end moves to the next working day).
+    last_day = (timezone.localtime(old_due) - timedelta(days=1)).date()
+    assert case.due_at == statutory_deadline_days(last_day, 5).due_at
     for clock in old:
         clock.refresh_from_db()
         assert clock.due_state == DueState.CANCELLED
@@ -183,7 +186,7 @@ def test_clock_whose_deadline_moved_does_nothing(world: World) -> None:
     assert case.due_at is not None
     run_due(now=case.due_at - timedelta(hours=23))
     remind = case.steps.get(action="remind")
-    assert "03-22 00:00" in remind.note  # the new deadline
+    assert "03-23 24:00" in remind.note  # the new deadline: Monday 03-23 at 24:00
 
 
 @pytest.mark.django_db

@@ -13,6 +13,7 @@ from django.urls import reverse
 from jiedao.audit.models import AuditEvent
 from jiedao.cases import services
 from jiedao.cases.models import Case, Status
+from jiedao.cases.templatetags.case_tags import deadline
 from tests.world import World
 
 pytestmark = pytest.mark.django_db
@@ -50,7 +51,8 @@ def test_correct_digits_show_status_and_public_steps(world: World, make_case: Ca
     assert "待核查" in html  # status
     for label in ("登记", "受理", "派遣", "签收"):
         assert label in html
-    assert case.due_at is not None and case.due_at.astimezone().strftime("%Y-%m-%d") in html
+    # A deadline at 00:00 is the end (24:00) of the day before, and reads as that day.
+    assert case.due_at is not None and deadline(case.due_at, "Y-m-d") in html
     for text in _personal_data(world):
         assert text not in html, text
     assert "已劝离摊贩" not in html  # the handler's report note is not shown
