@@ -4,6 +4,7 @@ the deepest area), versioning (a closed rule no longer applies; a case keeps the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -176,8 +177,8 @@ def test_ordinary_cases_are_routed_to_whatever_the_rule_says(
 def test_a_rule_whose_target_lies_outside_the_case_branch_is_passed_over(
     world: World, catalog: dict[str, Category], make_case: Callable[..., Case]
 ) -> None:
-    """A rule for the whole community naming grid A2 does not route a case in grid A1 there (dispatch would
-    refuse it by the locality principle): the next rule, or the locality, applies."""
+    """A rule for the whole community naming grid A2 does not route a case in grid A1 there (dispatch
+    would refuse it by the locality principle): the next rule, or the locality, applies."""
     DispatchRule.objects.create(
         category=catalog["city-stall"], org_unit=world.community_a, target_unit=world.grid_a2
     )
