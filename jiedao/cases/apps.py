@@ -9,7 +9,7 @@ class CasesConfig(AppConfig):
 
     def ready(self) -> None:
         # Register the module's actions, audit event kinds, due handler and 我的待办 provider.
-        from jiedao.cases import clock, events, rules, worklist_providers  # noqa: F401
+        from jiedao.cases import clock, events, rollup, rules, worklist_providers  # noqa: F401
         from jiedao.core.navigation import NavItem, register, requires
 
         # Navigation entries (one line per page, added by the page's owner):

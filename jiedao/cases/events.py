@@ -19,6 +19,7 @@ register_kinds(
         "case.export": _("导出工单"),
         "case.catalog": _("修改工单目录"),
         "case.public_view": _("公众查询工单"),
+        "case.measures_refresh": _("更新三率统计"),
         **{f"case.{name}": t.label for name, t in workflow.TRANSITIONS.items()},
     }
 )

@@ -18,26 +18,50 @@ Definitions (the page shows them in the same words; months are calendar months i
 - Ranking (综合得分) = the mean of those of the three rates that have data (a denominator above zero); units
   with no data in the month come last.
 
-Every figure is computed with one aggregate query per table (conditional counts grouped by the unit key), and
-every figure has the case-list query parameters (CaseFilterSet) that list exactly the cases behind it.
+Where the numbers come from: the page reads the monthly rollup `MonthlyFigure` (one row per month,
+community key and lead department, with the counts above), never the cases, so it costs a handful of small
+grouped queries at a million cases as at a thousand. `refresh_month` recomputes one month's rows from all
+cases with three grouped aggregate queries (dispatched / closed / rated in the month) built from the same
+conditions (`dispatched_q`, `closed_q`, `rated_q`, `ON_TIME`, `LATE`, `NOT_RESPONDED`) as the case-list
+filters, so the drill-down lists and the counts agree exactly as of the last refresh.
+
+Freshness (see `jiedao.cases.rollup`): the shared deadline engine recomputes the current and the previous
+month every 10 minutes and the last 13 months once a night (the first run after local midnight); a month never
+computed is computed when first viewed; users with "case.measures" may press 立即更新 (`request_refresh`);
+`manage.py refresh_measures` recomputes any range. Older months are only recomputed on request, so late
+changes to cases of long-closed months (a re-dispatch, a late rating) show there only after such a refresh.
+The page says when its month was last computed ("数据更新于 HH:MM").
+
+Scope: rollup rows are scoped like cases, by the community's path ("case.view"), so a leader sees the rows
+of their sub-district and a community's staff the rows of their community. The counts include confidential
+cases (the rollup has no per-case visibility), while a drill-down list shows only the cases the viewer may
+open — so a list can be shorter than its count for a viewer without "case.view_confidential".
+
+Every figure has the case-list query parameters (CaseFilterSet) that list exactly the cases behind it.
 """
 
 from __future__ import annotations
 
 import re
+import time as time_module
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from functools import cached_property, lru_cache
 from typing import Any
 from urllib.parse import urlencode
 
-from django.db.models import Count, F, Q, QuerySet
+from django.db import transaction
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.db.models.functions import Substr
-from django.urls import NoReverseMatch, reverse
+from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from jiedao.cases.models import Case, Outcome, Rating, Status
+from jiedao.audit.services import record_event
+from jiedao.cases.models import Case, MonthlyFigure, MonthlyFigureRun, Outcome, Rating, Status
 from jiedao.core.models import Department, OrgUnit
+from jiedao.core.models.scope import under_path
+from jiedao.core.permissions import require
 
 #: Length of a community's (or village's) path: district, sub-district, community.
 COMMUNITY_PATH_LENGTH = 3 * OrgUnit.steplen
@@ -131,8 +155,6 @@ RESPONDED = {"on_time": ON_TIME, "late": LATE, "none": NOT_RESPONDED}
 def community_key_q(path: str) -> Q:
     """Cases whose community key (the first three path steps of the place) is the key of `path`."""
     if len(path) >= COMMUNITY_PATH_LENGTH:
-        from jiedao.core.models.scope import under_path
-
         return under_path("org_path", path[:COMMUNITY_PATH_LENGTH], Case.objects.db)
     return Q(org_path=path)
 
@@ -180,13 +202,18 @@ def chart_value(rate: float | None) -> float | None:
     return None if rate is None else round(100 * rate, 1)
 
 
-def case_list_url(params: dict[str, str]) -> str:
-    """The staff case list filtered by CaseFilterSet parameters."""
+@lru_cache(maxsize=16)
+def _case_list_base(prefix: str, urlconf: str | None) -> str:
     try:
-        base = reverse("cases:case_list")
+        return reverse("cases:case_list", urlconf=urlconf)
     except NoReverseMatch:  # the list page lives in views.py; its URL is /cases/
-        base = "/cases/"
-    return f"{base}?{urlencode(params)}"
+        return f"{prefix}cases/"
+
+
+def case_list_url(params: dict[str, str]) -> str:
+    """The staff case list filtered by CaseFilterSet parameters (the list's URL is looked up once per script
+    prefix: a district's ranking table has thousands of links)."""
+    return f"{_case_list_base(get_script_prefix(), get_urlconf())}?{urlencode(params)}"
 
 
 @dataclass
@@ -221,7 +248,7 @@ class Figures:
         ]
         return sum(rates) / len(rates) if rates else None
 
-    @property
+    @cached_property  # the tables read it several times per row
     def rates(self) -> dict[str, str]:
         return {
             "response": percent(self.response_rate),
@@ -260,17 +287,182 @@ class Figures:
         params.update(extra)
         return case_list_url(params)
 
-    @property
+    @cached_property  # the tables read it nine times per row
     def links(self) -> dict[str, str]:
         keys = ("dispatched", "on_time", "late", "unresponded", "closed", "resolved", "rated", "good")
         return {k: self.link(k) for k in keys}
 
 
-def totals(qs: QuerySet[Case], month: date, params: dict[str, str] | None = None) -> Figures:
-    """The month's figures over `qs` (one query)."""
+# ---------------------------------------------------------------------------------------------------------
+# The rollup: recomputing a month from the cases
+
+#: The counts of a MonthlyFigure row, in the order of the model.
+ROLLUP_FIELDS = (
+    "dispatched",
+    "on_time",
+    "late",
+    "unresponded",
+    "closed",
+    "resolved",
+    "partial",
+    "explained",
+    "legal",
+    "not_ours",
+    "rated",
+    "good",
+)
+
+
+@dataclass
+class MonthResult:
+    """What recomputing one month did: its rows and how long the three aggregate queries took."""
+
+    month: date
+    rows: list[MonthlyFigure]
+    seconds: float
+
+
+def compute_month(month: date) -> MonthResult:
+    """One month's MonthlyFigure rows from ALL cases (no user scope), not saved: three grouped aggregate
+    queries (dispatched, closed, rated in the month) merged into one row per (community key, lead
+    department)."""
+    started = time_module.perf_counter()
     start, end = month_bounds(month)
-    row = qs.filter(_any_q(start, end)).aggregate(**_aggregates(start, end))
-    return Figures(str(_("合计")), params=dict(params or {}), counts=row, month=f"{month:%Y-%m}")
+    keyed = (
+        Case.objects.order_by()
+        .annotate(community_key=Substr("org_path", 1, COMMUNITY_PATH_LENGTH))
+        .values("community_key", "lead_department")
+    )
+    queries: list[tuple[Q, dict[str, Count]]] = [
+        (
+            dispatched_q(start, end),
+            {
+                "dispatched": Count("pk"),
+                "on_time": Count("pk", filter=ON_TIME),
+                "late": Count("pk", filter=LATE),
+                "unresponded": Count("pk", filter=NOT_RESPONDED),
+            },
+        ),
+        (
+            closed_q(start, end),
+            {
+                "closed": Count("pk"),
+                "resolved": Count("pk", filter=Q(outcome=Outcome.RESOLVED)),
+                **{str(o): Count("pk", filter=Q(outcome=o)) for o in BREAKDOWN},
+            },
+        ),
+        (rated_q(start, end), {"rated": Count("pk"), "good": Count("pk", filter=Q(rating__in=GOOD_RATINGS))}),
+    ]
+    merged: dict[tuple[str, int | None], dict[str, int]] = {}
+    for condition, counts in queries:
+        # values() rows carry the counts too (the stubs only know the grouping keys)
+        rows: list[dict[str, Any]] = list(keyed.filter(condition).annotate(**counts))  # type: ignore[arg-type]
+        for row in rows:
+            key = (row.pop("community_key"), row.pop("lead_department"))
+            merged.setdefault(key, {}).update(row)
+    figures = [
+        MonthlyFigure(month=month, org_path=path, department_id=dept, **counts)
+        for (path, dept), counts in sorted(merged.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0))
+    ]
+    return MonthResult(month, figures, time_module.perf_counter() - started)
+
+
+def store_month(result: MonthResult) -> None:
+    """Replace the month's rows and note when it was computed, in one transaction."""
+    with transaction.atomic():
+        MonthlyFigure.objects.filter(month=result.month).delete()
+        MonthlyFigure.objects.bulk_create(result.rows, batch_size=500)
+        MonthlyFigureRun.objects.update_or_create(
+            month=result.month, defaults={"computed_at": timezone.now(), "seconds": result.seconds}
+        )
+
+
+def refresh_month(month: date) -> int:
+    """Recompute one month's rollup from all cases; the number of rows written."""
+    result = compute_month(month.replace(day=1))
+    store_month(result)
+    return len(result.rows)
+
+
+def refresh_months(first: date, last: date) -> list[MonthResult]:
+    """Recompute the months `first`..`last` (inclusive): all are read first, then each is written in its own
+    short transaction, so a database that locks on write (SQLite) is held as briefly as possible."""
+    months = []
+    month = first.replace(day=1)
+    while month <= last:
+        months.append(month)
+        month = add_months(month, 1)
+    results = [compute_month(m) for m in months]
+    for result in results:
+        store_month(result)
+    return results
+
+
+def ensure_computed(months: list[date], now: datetime | None = None) -> dict[date, MonthlyFigureRun]:
+    """The runs of `months`; months never computed (up to the current month) are computed now (one query when
+    all were computed before)."""
+    runs = {r.month: r for r in MonthlyFigureRun.objects.filter(month__in=months)}
+    this_month = current_month(now)
+    missing = sorted(m for m in months if m not in runs and m <= this_month)
+    if missing:
+        # contiguous or not, refresh_months reads all first; compute only the missing ones
+        results = [compute_month(m) for m in missing]
+        for result in results:
+            store_month(result)
+        runs.update({r.month: r for r in MonthlyFigureRun.objects.filter(month__in=missing)})
+    return runs
+
+
+def request_refresh(actor: Any, month: date) -> MonthlyFigureRun:
+    """立即更新: recompute `month` now for a user with "case.measures" (from all cases; the page shows the
+    user's scope of it)."""
+    require(actor, "case.measures")
+    month = month.replace(day=1)
+    rows = refresh_month(month)
+    run = MonthlyFigureRun.objects.get(month=month)
+    record_event(
+        "case.measures_refresh",
+        actor=actor,
+        object_repr=f"{month:%Y-%m}",
+        data={"month": f"{month:%Y-%m}", "rows": rows, "seconds": round(run.seconds, 3)},
+    )
+    return run
+
+
+def live_counts(qs: QuerySet[Case], month: date) -> dict[str, int]:
+    """The month's counts computed directly from the cases in `qs` (one query; slow at scale). Not used by the
+    page: it lets tests and administrators check the rollup against the cases."""
+    start, end = month_bounds(month)
+    return qs.filter(_any_q(start, end)).aggregate(**_aggregates(start, end))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Page figures, read from the rollup
+
+_SUMS = {name: Sum(name) for name in ROLLUP_FIELDS}
+
+
+def figures_for(user: Any, unit: OrgUnit | None = None) -> QuerySet[MonthlyFigure]:
+    """The rollup rows `user` may see ("case.view" by the community's path), narrowed to `unit` (the district,
+    a sub-district or a community: the rollup knows no finer place)."""
+    qs = MonthlyFigure.objects.visible_to(user)
+    if unit is not None:
+        qs = qs.filter(under_path("org_path", unit.path, qs.db))
+    return qs
+
+
+def _counts(row: dict[str, Any]) -> dict[str, int]:
+    """Summed rollup columns → the keys of Figures.counts (outcome_<code> for the breakdown)."""
+    counts = {name: int(row.get(name) or 0) for name in ROLLUP_FIELDS}
+    for outcome in BREAKDOWN:
+        counts[f"outcome_{outcome}"] = counts.pop(str(outcome))
+    return counts
+
+
+def totals(figures: QuerySet[MonthlyFigure], month: date, params: dict[str, str] | None = None) -> Figures:
+    """The month's figures over the rollup rows `figures` (one query)."""
+    row = figures.filter(month=month).aggregate(**_SUMS)
+    return Figures(str(_("合计")), params=dict(params or {}), counts=_counts(row), month=f"{month:%Y-%m}")
 
 
 def _ranked(rows: list[Figures]) -> list[Figures]:
@@ -278,76 +470,75 @@ def _ranked(rows: list[Figures]) -> list[Figures]:
     return rows
 
 
-def by_community(qs: QuerySet[Case], month: date, params: dict[str, str] | None = None) -> list[Figures]:
+def by_community(
+    figures: QuerySet[MonthlyFigure], month: date, params: dict[str, str] | None = None
+) -> list[Figures]:
     """Communities/villages (by the place, handled by communities), ranked (one query, plus their names)."""
-    start, end = month_bounds(month)
-    # values() rows carry the counts too (the stubs only know the grouping key)
+    # values() rows carry the sums too (the stubs only know the grouping key)
     rows: list[dict[str, Any]] = list(
-        qs.filter(_any_q(start, end), lead_department__isnull=True)
-        .annotate(community_key=Substr("org_path", 1, COMMUNITY_PATH_LENGTH))
-        .order_by()
-        .values("community_key")
-        .annotate(**_aggregates(start, end))  # type: ignore[arg-type]
+        figures.filter(month=month, department__isnull=True).order_by().values("org_path").annotate(**_SUMS)  # type: ignore[arg-type]
     )
-    units = {u.path: u for u in OrgUnit.objects.filter(path__in=[r["community_key"] for r in rows])}
+    names = OrgUnit.objects.filter(path__in=[r["org_path"] for r in rows]).only(
+        "path", "depth", "code", "name", "short_name"
+    )
+    units = {u.path: u for u in names}
     result = []
     for row in rows:
-        key = row.pop("community_key")
-        unit = units.get(key)
+        unit = units.get(row["org_path"])
         if unit is None:
             continue
         p = {**(params or {}), "community": unit.code, "handled_by": "community"}
         label = unit.short_name or unit.name
         if unit.depth < 3:
             label = str(_("%(unit)s（本级）") % {"unit": label})
-        result.append(Figures(label, unit.code, p, row, f"{month:%Y-%m}"))
+        result.append(Figures(label, unit.code, p, _counts(row), f"{month:%Y-%m}"))
     return _ranked(result)
 
 
-def by_department(qs: QuerySet[Case], month: date, params: dict[str, str] | None = None) -> list[Figures]:
+def by_department(
+    figures: QuerySet[MonthlyFigure], month: date, params: dict[str, str] | None = None
+) -> list[Figures]:
     """Departments (by the lead department), ranked (one query, plus their names)."""
-    start, end = month_bounds(month)
-    # values() rows carry the counts too (the stubs only know the grouping key)
+    # values() rows carry the sums too (the stubs only know the grouping key)
     rows: list[dict[str, Any]] = list(
-        qs.filter(_any_q(start, end), lead_department__isnull=False)
+        figures.filter(month=month, department__isnull=False)
         .order_by()
-        .values("lead_department")
-        .annotate(**_aggregates(start, end))  # type: ignore[arg-type]
+        .values("department")
+        .annotate(**_SUMS)  # type: ignore[arg-type]
     )
-    depts = {d.pk: d for d in Department.objects.filter(pk__in=[r["lead_department"] for r in rows])}
+    depts = {d.pk: d for d in Department.objects.filter(pk__in=[r["department"] for r in rows])}
     result = []
     for row in rows:
-        dept = depts[row.pop("lead_department")]
+        dept = depts[row["department"]]
         p = {**(params or {}), "lead_department": dept.code}
-        result.append(Figures(dept.short_name or dept.name, dept.code, p, row, f"{month:%Y-%m}"))
+        result.append(Figures(dept.short_name or dept.name, dept.code, p, _counts(row), f"{month:%Y-%m}"))
     return _ranked(result)
 
 
-def trend(qs: QuerySet[Case], last: date, months: int = 12) -> list[dict[str, Any]]:
+def trend_months(last: date, months: int = 12) -> list[date]:
+    return [add_months(last, i - months + 1) for i in range(months)]
+
+
+def trend(figures: QuerySet[MonthlyFigure], last: date, months: int = 12) -> list[dict[str, Any]]:
     """The three rates of the `months` months ending with `last` (one query)."""
-    firsts = [add_months(last, i - months + 1) for i in range(months)]
-    window_start, _end = month_bounds(firsts[0])
-    _start, window_end = month_bounds(last)
-    counts: dict[str, Count] = {}
-    for i, m in enumerate(firsts):
-        start, end = month_bounds(m)
-        d, c, r = dispatched_q(start, end), closed_q(start, end), rated_q(start, end)
-        counts[f"d{i}"] = Count("pk", filter=d)
-        counts[f"dn{i}"] = Count("pk", filter=d & ON_TIME)
-        counts[f"c{i}"] = Count("pk", filter=c)
-        counts[f"cn{i}"] = Count("pk", filter=c & Q(outcome=Outcome.RESOLVED))
-        counts[f"r{i}"] = Count("pk", filter=r)
-        counts[f"rn{i}"] = Count("pk", filter=r & Q(rating__in=GOOD_RATINGS))
-    row = qs.filter(_any_q(window_start, window_end)).aggregate(**counts)
-    return [
-        {
-            "month": f"{m:%Y-%m}",
-            "response": _rate(row[f"dn{i}"], row[f"d{i}"]),
-            "resolution": _rate(row[f"cn{i}"], row[f"c{i}"]),
-            "satisfaction": _rate(row[f"rn{i}"], row[f"r{i}"]),
-        }
-        for i, m in enumerate(firsts)
-    ]
+    firsts = trend_months(last, months)
+    rows: list[dict[str, Any]] = list(
+        figures.filter(month__gte=firsts[0], month__lte=last).order_by().values("month").annotate(**_SUMS)  # type: ignore[arg-type]
+    )
+    by_month = {row["month"]: _counts(row) for row in rows}
+    empty = _counts({})
+    result = []
+    for m in firsts:
+        c = by_month.get(m, empty)
+        result.append(
+            {
+                "month": f"{m:%Y-%m}",
+                "response": _rate(c["on_time"], c["dispatched"]),
+                "resolution": _rate(c["resolved"], c["closed"]),
+                "satisfaction": _rate(c["good"], c["rated"]),
+            }
+        )
+    return result
 
 
 def month_choices(last: date, months: int = 24) -> list[str]:

@@ -4,19 +4,24 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any
+from urllib.parse import urlencode
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
-from django.urls import URLPattern, path
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
-from jiedao.cases import backlog, measures
-from jiedao.cases.models import Case
+from jiedao.cases import backlog, measures, rollup
+from jiedao.cases.models import Case, MonthlyFigureRun
 from jiedao.core.models import OrgUnit
-from jiedao.core.models.scope import under_path
 from jiedao.core.permissions import require
+
+#: Community rows shown before "显示全部" (the page stays fast for a district-wide user).
+TABLE_LIMIT = 60
 
 
 def _series_names() -> dict[str, str]:
@@ -34,19 +39,26 @@ def measures_page(request: HttpRequest) -> HttpResponse:
         errors.append(_("月份“%(value)s”无法识别，请按“年-月”填写，例如 2026-03。") % {"value": raw_month})
         month = this_month
 
-    qs = Case.objects.visible_to(request.user)
     params: dict[str, str] = {}
     unit: OrgUnit | None = None
     unit_code = request.GET.get("unit", "").strip()
     if unit_code:
-        unit = get_object_or_404(OrgUnit.objects.visible_to(request.user), code=unit_code)
-        qs = qs.filter(under_path("org_path", unit.path, qs.db))
+        # the rollup goes down to communities: finer units are not offered
+        unit = get_object_or_404(OrgUnit.objects.visible_to(request.user), code=unit_code, depth__lte=3)
         params["unit"] = unit.code
 
-    total = measures.totals(qs, month, params)
-    communities = measures.by_community(qs, month, params)
-    departments = measures.by_department(qs, month, params)
-    trend = measures.trend(qs, month)
+    rollup.ensure_refresh_scheduled()
+    runs = measures.ensure_computed(measures.trend_months(month))
+    figures = measures.figures_for(request.user, unit)
+    total = measures.totals(figures, month, params)
+    communities = measures.by_community(figures, month, params)
+    departments = measures.by_department(figures, month, params)
+    trend = measures.trend(figures, month)
+    # a district has hundreds of communities: the table and the bars show the first ones unless asked for all
+    show_all = request.GET.get("all") == "1"
+    hidden = 0 if show_all else max(len(communities) - TABLE_LIMIT, 0)
+    if hidden:
+        communities = communities[:TABLE_LIMIT]
     names = _series_names()
     trend_chart = {
         "categories": [t["month"] for t in trend],
@@ -84,12 +96,45 @@ def measures_page(request: HttpRequest) -> HttpResponse:
             "total": total,
             "communities": communities,
             "departments": departments,
+            "hidden": hidden,
+            "all_url": "?" + urlencode({**params, "month": f"{month:%Y-%m}", "all": "1"}),
             "trend": trend_chart,
             "bars": bars_chart,
             "definitions": measures.DEFINITIONS,
             "errors": errors,
+            "updated": _updated_text(runs.get(month)),
+            "can_refresh": month <= this_month,
         },
     )
+
+
+def _updated_text(run: MonthlyFigureRun | None) -> str:
+    if run is None:  # a month after the current one: nothing to compute yet
+        return ""
+    local = timezone.localtime(run.computed_at)
+    stamp = f"{local:%H:%M}" if local.date() == timezone.localdate() else f"{local:%Y-%m-%d %H:%M}"
+    return _("数据更新于 %(time)s（每 10 分钟汇总一次）") % {"time": stamp}
+
+
+@login_required
+@require_POST
+def measures_refresh(request: HttpRequest) -> HttpResponse:
+    """立即更新: recompute the posted month's rollup now, then back to the page."""
+    month = measures.parse_month(request.POST.get("month"))
+    query: dict[str, str] = {}
+    if month is None or month > measures.current_month():
+        require(request.user, "case.measures")
+        messages.error(request, _("请选择要更新的月份（不能晚于本月）。"))
+    else:
+        run = measures.request_refresh(request.user, month)
+        done = _("%(month)s 的三率已更新（用时 %(s).1f 秒）。")
+        messages.success(request, done % {"month": f"{month:%Y-%m}", "s": run.seconds})
+        query["month"] = f"{month:%Y-%m}"
+    unit_code = request.POST.get("unit", "").strip()
+    if unit_code:
+        query["unit"] = unit_code
+    url = reverse("cases:measures")
+    return redirect(f"{url}?{urlencode(query)}" if query else url)
 
 
 def _parse_day(value: str) -> date | None:
@@ -150,5 +195,6 @@ def backlog_page(request: HttpRequest) -> HttpResponse:
 
 urlpatterns: list[URLPattern] = [
     path("measures/", measures_page, name="measures"),
+    path("measures/refresh/", measures_refresh, name="measures_refresh"),
     path("backlog/", backlog_page, name="backlog"),
 ]
