@@ -39,17 +39,13 @@ def requires(action: str) -> Callable[[Any], bool]:
 def items_for(user: Any, current_path: str) -> list[dict[str, Any]]:
     """The entries the user may see; the one whose URL is the longest prefix of the current path is active
     (so /cases/measures/ marks 三率统计, not also 工单 at /cases/)."""
-    result = []
-    for item in _ITEMS:
-        if not item.visible(user):
-            continue
-        url = reverse(item.url_name)
-        result.append({"key": item.key, "label": item.label, "url": url, "icon": item.icon, "active": False})
+    urls = [(item, reverse(item.url_name)) for item in _ITEMS if item.visible(user)]
 
     def matches(url: str) -> bool:
         return current_path == url if url == "/" else current_path.startswith(url)
 
-    best = max((e for e in result if matches(e["url"])), key=lambda e: len(e["url"]), default=None)
-    if best is not None:
-        best["active"] = True
-    return result
+    active = max((url for _item, url in urls if matches(url)), key=len, default=None)
+    return [
+        {"key": item.key, "label": item.label, "url": url, "icon": item.icon, "active": url == active}
+        for item, url in urls
+    ]

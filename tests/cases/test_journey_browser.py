@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 import pytest
 from PIL import Image
+from playwright.sync_api import FilePayload
 
 from jiedao.cases.catalog import ensure_default_catalog
 from jiedao.cases.models import Case, Status
@@ -33,12 +34,24 @@ def fits(visit: Visit, where: str) -> None:
     assert width <= visit.viewport["width"] + 1, f"{where} is {width}px wide at {visit.viewport_label}"
 
 
-def act(visit: Visit, name: str, fill: Callable[[], None] | None = None) -> None:
+def act(
+    visit: Visit,
+    name: str,
+    *,
+    selects: dict[str, str] | None = None,
+    fills: dict[str, str] | None = None,
+    files: dict[str, FilePayload] | None = None,
+) -> None:
     """Open a step's form from the case page, fill it, submit it and wait for the case page again."""
     visit.page.locator(f"[data-testid=action-{name}]").first.click()
     visit.page.locator("[data-testid=action-form]").wait_for(state="visible")
-    if fill is not None:
-        fill()
+    field = "[data-testid=action-form] [name={}]".format
+    for key, value in (selects or {}).items():
+        visit.page.select_option(field(key), value)
+    for key, text in (fills or {}).items():
+        visit.page.fill(field(key), text)
+    for key, payload in (files or {}).items():
+        visit.page.set_input_files(field(key), files=[payload])
     visit.shot(f"{name}-form")
     with visit.page.expect_navigation(wait_until="load"):
         visit.page.locator("[data-testid=action-submit]").click()
@@ -48,10 +61,10 @@ def act(visit: Visit, name: str, fill: Callable[[], None] | None = None) -> None
     ]
 
 
-def png_bytes() -> bytes:
+def png_file(name: str) -> FilePayload:
     buffer = io.BytesIO()
     Image.new("RGB", (64, 48), (200, 120, 40)).save(buffer, format="PNG")
-    return buffer.getvalue()
+    return {"name": name, "mimeType": "image/png", "buffer": buffer.getvalue()}
 
 
 def test_resident_to_rating_closed_loop(open_page: OpenPage, tx_world: World) -> None:
@@ -71,9 +84,7 @@ def test_resident_to_rating_closed_loop(open_page: OpenPage, tx_world: World) ->
     page.select_option("#id_community", world.community_a.code)
     page.select_option("#id_grid", world.grid_a.code)
     page.fill("#id_address", "新郑里路口")
-    page.set_input_files(
-        "#id_photos", files=[{"name": "street.png", "mimeType": "image/png", "buffer": png_bytes()}]
-    )
+    page.set_input_files("#id_photos", files=[png_file("street.png")])
     resident.click_and_wait("#portal-submit button[type=submit]", "submitted")
     number = page.locator("#case-number").inner_text().strip()
     assert re.fullmatch(r"GC\d{13}", number), number
@@ -89,12 +100,7 @@ def test_resident_to_rating_closed_loop(open_page: OpenPage, tx_world: World) ->
     act(
         community,
         "dispatch",
-        lambda: (
-            community.page.select_option("[data-testid=action-form] [name=lead_unit]", str(world.grid_a.pk)),
-            community.page.select_option(
-                "[data-testid=action-form] [name=co_departments]", str(world.dept_xinfang.pk)
-            ),
-        ),
+        selects={"lead_unit": str(world.grid_a.pk), "co_departments": str(world.dept_xinfang.pk)},
     )
     assert Case.objects.get(pk=case.pk).status == Status.DISPATCHED
 
@@ -108,15 +114,8 @@ def test_resident_to_rating_closed_loop(open_page: OpenPage, tx_world: World) ->
     act(
         worker,
         "report",
-        lambda: (
-            worker.page.fill(
-                "[data-testid=action-form] [name=note]", "已劝离三轮车，路口恢复通行，已告知城管加强巡查。"
-            ),
-            worker.page.set_input_files(
-                "[data-testid=action-form] [name=photos]",
-                files=[{"name": "after.png", "mimeType": "image/png", "buffer": png_bytes()}],
-            ),
-        ),
+        fills={"note": "已劝离三轮车，路口恢复通行，已告知城管加强巡查。"},
+        files={"photos": png_file("after.png")},
     )
     fits(worker, "the case page after the report")
     assert Case.objects.get(pk=case.pk).status == Status.REPORTED
@@ -125,13 +124,7 @@ def test_resident_to_rating_closed_loop(open_page: OpenPage, tx_world: World) ->
     department = open_page(DESKTOP)
     department.login("dept_xinfang")
     department.goto(f"/cases/{number}/", "department-case")
-    act(
-        department,
-        "comment",
-        lambda: department.page.fill(
-            "[data-testid=action-form] [name=note]", "信访办已电话回访诉求人，情况属实。"
-        ),
-    )
+    act(department, "comment", fills={"note": "信访办已电话回访诉求人，情况属实。"})
 
     # 5. The community verifies (not the handler) and closes it with an honest outcome and a reply.
     community.goto(f"/cases/{number}/", "community-verify")
@@ -139,12 +132,8 @@ def test_resident_to_rating_closed_loop(open_page: OpenPage, tx_world: World) ->
     act(
         community,
         "close",
-        lambda: (
-            community.page.select_option("[data-testid=action-form] [name=outcome]", "resolved"),
-            community.page.fill(
-                "[data-testid=action-form] [name=reply]", "经网格员现场处置，占道车辆已劝离，路口已恢复通行。"
-            ),
-        ),
+        selects={"outcome": "resolved"},
+        fills={"reply": "经网格员现场处置，占道车辆已劝离，路口已恢复通行。"},
     )
     assert Case.objects.get(pk=case.pk).status == Status.CLOSED
 
