@@ -210,7 +210,7 @@ def _lock(case: Case, version: int | None, actor: Any, action: str) -> tuple[Cas
     """Lock the case row and compare versions. Returns (current, already_done): the same step just done by the
     same person (a double click) is reported as done instead of as a conflict."""
     current = (
-        Case.objects.select_for_update()
+        Case.objects.select_for_update(of=("self",))  # PostgreSQL: not the outer-joined lead unit/department
         .select_related("category", "org_unit", "lead_unit", "lead_department")
         .get(pk=case.pk)
     )
