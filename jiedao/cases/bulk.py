@@ -62,6 +62,8 @@ CHUNK = 10_000
 KEY_PREFIX = "demo-"
 #: Beyond this many cases, timelines keep the registration and the last three steps (2–4 steps per case).
 FULL_TIMELINE_LIMIT = 20_000
+#: After loading this many cases, refresh the planner's statistics (ANALYZE).
+ANALYZE_AFTER = 10_000
 
 S = Status
 
@@ -1449,6 +1451,12 @@ def build(
                 )
     writer.flush()
     _save_counters(counters)
+    if created >= ANALYZE_AFTER:
+        # Fresh statistics, or the planner may pick the lead-department index (IS NULL: 90% of the rows) over
+        # the scope index for the 三率 by-community query (0.56 s instead of 25 ms at 1M cases on SQLite).
+        with connection.cursor() as cursor:
+            for model in (Case, Step, Clock, Assignment, Request):
+                cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             for sql in connection.ops.sequence_reset_sql(no_style(), [Case]):

@@ -170,7 +170,10 @@ def demo_path(code: str) -> str:
 
 
 @pytest.mark.django_db
-def test_bulk_build_at_scale_on_the_persona_world(world: World, catalog: dict[str, Any]) -> None:
+def test_bulk_build_at_scale_on_the_persona_world(
+    world: World, catalog: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bulk, "ANALYZE_AFTER", 1_000)  # the statistics refresh after a large load runs too
     now = timezone.now()
     result = bulk.build(2_000, brief=True, now=now)
     assert result.created == 2_000 and result.existing == 0
