@@ -4,6 +4,7 @@ the bulk generator at a small scale on the persona world."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -56,7 +57,7 @@ def check_timelines(now: Any, full: bool) -> None:
     received = dict(Case.objects.values_list("pk", "received_at"))
     for row in firsts:
         assert row["first"] == received[row["case"]]
-        assert row["last"] <= now + timezone.timedelta(minutes=5)
+        assert row["last"] <= now + timedelta(minutes=5)
     assert not Case.objects.filter(closed_at__lt=models_f("received_at")).exists()
     closed_like = [Status.CLOSED, Status.RATED, Status.NOT_ACCEPTED, Status.MERGED]
     assert not Case.objects.filter(status__in=closed_like, closed_at__isnull=True).exists()
@@ -85,7 +86,7 @@ def check_timelines(now: Any, full: bool) -> None:
     without = waiting.exclude(Exists(Clock.objects.filter(case=OuterRef("pk"), due_state=DueState.PENDING)))
     assert not without.exists(), list(without.values_list("number", "status")[:5])
     assert not Clock.objects.filter(
-        due_state=DueState.PENDING, due_at__lte=now - timezone.timedelta(minutes=5)
+        due_state=DueState.PENDING, due_at__lte=now - timedelta(minutes=5)
     ).exists()
     # Numbers: unique, in the readable format, and the day counters are ahead of them.
     numbers = list(Case.objects.values_list("number", flat=True))
@@ -149,7 +150,7 @@ def test_demo_step_makes_a_year_in_every_state_and_is_idempotent(empty_db: None)
     # Realistic texts: street names of the area, requesters with names and phones.
     assert cases.filter(Q(title__contains="陇海路") | Q(description__contains="新郑路")).exists()
     assert cases.exclude(requester_phone="").filter(requester_name="").count() == 0
-    assert cases.filter(received_at__lt=now - timezone.timedelta(days=300)).exists()
+    assert cases.filter(received_at__lt=now - timedelta(days=300)).exists()
     assert Open311Client.objects.filter(key_prefix=OPEN311_DEMO_KEY[:8]).count() == 1
     assert not Open311Client.objects.filter(key_hash=OPEN311_DEMO_KEY).exists()  # stored hashed
     for case in cases.order_by("?")[:40]:
