@@ -114,6 +114,29 @@ def _filterset(request: HttpRequest) -> CaseFilterSet:
     return CaseFilterSet(request.GET or None, queryset=base, request=request)
 
 
+#: The place filter lists at most this many units: a district-wide user gets sub-districts and communities,
+#: not thousands of grids (a grid is still reachable by its code, and a chosen unit is always listed).
+UNIT_CHOICES_LIMIT = 300
+
+
+def _unit_choices(user: Any, form: forms.Form) -> list[tuple[str, str]]:
+    visible = OrgUnit.objects.visible_to(user).filter(is_active=True)
+    top = visible.order_by("depth").values_list("depth", flat=True).first()
+    if top is None:
+        return []
+    units = list(
+        visible.filter(depth__lte=top + 2).order_by("path").values_list("code", "name", "depth", "path")
+    )
+    if len(units) > UNIT_CHOICES_LIMIT:
+        units = [u for u in units if u[2] <= top + 1]
+    chosen = str(form.data.get("unit") or "") if form.is_bound else ""
+    if chosen and chosen not in {u[0] for u in units}:
+        extra = visible.filter(code=chosen).values_list("code", "name", "depth", "path").first()
+        if extra is not None:
+            units = sorted([*units, extra], key=lambda u: u[3])
+    return [(code, f"{'　' * max(0, depth - top)}{name}") for code, name, depth, _path in units]
+
+
 def _style_filter_form(form: forms.Form, user: Any) -> None:
     """Friendlier widgets for the code filters: selects of categories and of the units the user sees."""
     categories = [("", _("全部类别"))] + [
@@ -123,11 +146,7 @@ def _style_filter_form(form: forms.Form, user: Any) -> None:
         .order_by("sort_order", "code")
     ]
     form.fields["category"].widget = forms.Select(choices=categories)
-    units = [("", _("全部区域"))] + [
-        (u.code, f"{'　' * max(0, u.depth - 2)}{u.name}")
-        for u in OrgUnit.objects.visible_to(user).filter(is_active=True).order_by("path")
-    ]
-    form.fields["unit"].widget = forms.Select(choices=units)
+    form.fields["unit"].widget = forms.Select(choices=[("", _("全部区域")), *_unit_choices(user, form)])
     any_yes_no = [("", _("全部")), ("true", _("是")), ("false", _("否"))]
     for name in ("overdue", "petition"):
         form.fields[name].widget = forms.Select(choices=any_yes_no)

@@ -99,3 +99,18 @@ def test_query_count_does_not_grow_with_rows(make_case, client_for):
         response = client.get(LIST)
     assert len(response.context["page"].object_list) == 9
     assert len(many) == len(few), [q["sql"] for q in many.captured_queries]
+
+
+def test_place_filter_lists_a_bounded_number_of_units(client_for, world, monkeypatch) -> None:
+    """A district-wide user is not sent every grid of the district as an option: past the limit the deepest
+    level is left out, while a chosen unit is always offered."""
+    from jiedao.cases import views
+
+    monkeypatch.setattr(views, "UNIT_CHOICES_LIMIT", 8)
+    page = client_for("district").get("/cases/").content.decode()
+    assert world.community_a.code in page and world.grid_a.code not in page
+    monkeypatch.setattr(views, "UNIT_CHOICES_LIMIT", 2)
+    page = client_for("district").get("/cases/").content.decode()
+    assert world.subdistrict.code in page and world.community_a.code not in page
+    page = client_for("district").get(f"/cases/?unit={world.grid_a.code}").content.decode()
+    assert f'value="{world.grid_a.code}" selected' in page
