@@ -1,4 +1,4 @@
-"""Only the deepest menu entry matching the page is marked active (/cases/measures/ is 三率统计, not also 工单)."""
+"""Only the deepest menu entry matching the page is active (/cases/measures/ is 三率统计, not also 工单)."""
 
 from __future__ import annotations
 
