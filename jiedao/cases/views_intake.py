@@ -6,9 +6,11 @@ from __future__ import annotations
 import re
 import secrets
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -60,6 +62,28 @@ def _uploads(request: HttpRequest) -> tuple[list[CheckedUpload], list[str], bool
         return [], list(exc.messages), True
 
 
+def _create_from_form(
+    request: HttpRequest,
+    form: forms.Form,
+    build: Callable[[dict[str, Any], list[CheckedUpload]], Case],
+    denied: tuple[str | None, str],
+) -> tuple[Case | None, list[str], bool]:
+    """On a POST, check the form and the uploads, then make the case with `build(cleaned_data, uploads)`;
+    refusals become form errors (`denied`: the field and message for a PermissionDenied). Returns the case (or
+    None), the upload errors, and whether chosen files were lost (they must be chosen again)."""
+    if request.method != "POST":
+        return None, [], False
+    uploads, upload_errors, had_files = _uploads(request)
+    if form.is_valid() and not upload_errors:
+        try:
+            return build(form.cleaned_data, uploads), [], False
+        except PermissionDenied:
+            form.add_error(denied[0], denied[1])
+        except ValidationError as exc:
+            form.add_error(None, exc)
+    return None, upload_errors, had_files
+
+
 def _refusal_text(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
         return "；".join(exc.messages)
@@ -76,51 +100,45 @@ def intake(request: HttpRequest) -> HttpResponse:
     user = _actor(request)
     require(user, "case.create")
     form = IntakeForm(request.POST or None, user=user)
-    upload_errors: list[str] = []
-    files_lost = False
-    if request.method == "POST":
-        uploads, upload_errors, had_files = _uploads(request)
-        if form.is_valid() and not upload_errors:
-            data = form.cleaned_data
-            try:
-                case = services.create_case(
-                    user,
-                    channel=data["channel"],
-                    category=data["category"],
-                    org_unit=data["org_unit"],
-                    title=data["title"],
-                    description=data["description"],
-                    priority=data["priority"],
-                    confidential=data["confidential"],
-                    extra=data.get("extra") or {},
-                    address=data["address"],
-                    longitude=data["longitude"],
-                    latitude=data["latitude"],
-                    requester_name=data["requester_name"],
-                    requester_phone=data["requester_phone"],
-                    anonymous=data["anonymous"],
-                    petition_type=data["petition_type"],
-                    accused_unit=data["accused_unit"],
-                    accused_department=data["accused_department"],
-                    same_facts_as=data["same_facts_number"],
-                    leader_in_charge=data["leader_in_charge"],
-                    uploads=uploads,
-                    idempotency_key=f"intake:{user.pk}:{data['idempotency_key']}",
-                    submit_ip=client_ip(request),
-                    accept=bool(data.get("accept")),
-                )
-            except PermissionDenied:
-                form.add_error(None, _("您不能在所选地点登记工单，或不能在该地点直接受理。"))
-            except ValidationError as exc:
-                form.add_error(None, exc)
-            else:
-                if case.status == Status.NOT_ACCEPTED:
-                    messages.warning(request, case.reply)
-                else:
-                    messages.success(request, _("已登记工单 %(n)s。") % {"n": case.number})
-                _after_intake(request, user, case, data.get("similar_case"), data.get("similar_action", ""))
-                return redirect(_case_url(case))
-        files_lost = had_files
+
+    def build(data: dict[str, Any], uploads: list[CheckedUpload]) -> Case:
+        return services.create_case(
+            user,
+            channel=data["channel"],
+            category=data["category"],
+            org_unit=data["org_unit"],
+            title=data["title"],
+            description=data["description"],
+            priority=data["priority"],
+            confidential=data["confidential"],
+            extra=data.get("extra") or {},
+            address=data["address"],
+            longitude=data["longitude"],
+            latitude=data["latitude"],
+            requester_name=data["requester_name"],
+            requester_phone=data["requester_phone"],
+            anonymous=data["anonymous"],
+            petition_type=data["petition_type"],
+            accused_unit=data["accused_unit"],
+            accused_department=data["accused_department"],
+            same_facts_as=data["same_facts_number"],
+            leader_in_charge=data["leader_in_charge"],
+            uploads=uploads,
+            idempotency_key=f"intake:{user.pk}:{data['idempotency_key']}",
+            submit_ip=client_ip(request),
+            accept=bool(data.get("accept")),
+        )
+
+    denied = (None, _("您不能在所选地点登记工单，或不能在该地点直接受理。"))
+    case, upload_errors, files_lost = _create_from_form(request, form, build, denied)
+    if case is not None:
+        data = form.cleaned_data
+        if case.status == Status.NOT_ACCEPTED:
+            messages.warning(request, case.reply)
+        else:
+            messages.success(request, _("已登记工单 %(n)s。") % {"n": case.number})
+        _after_intake(request, user, case, data.get("similar_case"), data.get("similar_action", ""))
+        return redirect(_case_url(case))
     category = form.chosen_category()
     return render(
         request,
@@ -260,36 +278,29 @@ def report(request: HttpRequest) -> HttpResponse:
     user = _actor(request)
     require(user, "case.create")
     form = ReportForm(request.POST or None, user=user)
-    upload_errors: list[str] = []
-    files_lost = False
-    if request.method == "POST":
-        uploads, upload_errors, had_files = _uploads(request)
-        if form.is_valid() and not upload_errors:
-            data = form.cleaned_data
-            try:
-                case = services.create_case(
-                    user,
-                    channel=Channel.GRID,
-                    category=data["category"],
-                    org_unit=data["grid"],
-                    description=data["description"],
-                    priority=data["priority"],
-                    extra=data.get("extra") or {},
-                    address=data["address"],
-                    longitude=data["longitude"],
-                    latitude=data["latitude"],
-                    uploads=uploads,
-                    idempotency_key=f"report:{user.pk}:{data['idempotency_key']}",
-                    submit_ip=client_ip(request),
-                )
-            except PermissionDenied:
-                form.add_error("grid", _("只能上报您自己负责的网格内的问题。"))
-            except ValidationError as exc:
-                form.add_error(None, exc)
-            else:
-                messages.success(request, _("已上报，工单编号 %(n)s。") % {"n": case.number})
-                return redirect(f"{request.path}?done={case.number}")
-        files_lost = had_files
+
+    def build(data: dict[str, Any], uploads: list[CheckedUpload]) -> Case:
+        return services.create_case(
+            user,
+            channel=Channel.GRID,
+            category=data["category"],
+            org_unit=data["grid"],
+            description=data["description"],
+            priority=data["priority"],
+            extra=data.get("extra") or {},
+            address=data["address"],
+            longitude=data["longitude"],
+            latitude=data["latitude"],
+            uploads=uploads,
+            idempotency_key=f"report:{user.pk}:{data['idempotency_key']}",
+            submit_ip=client_ip(request),
+        )
+
+    denied = ("grid", _("只能上报您自己负责的网格内的问题。"))
+    case, upload_errors, files_lost = _create_from_form(request, form, build, denied)
+    if case is not None:
+        messages.success(request, _("已上报，工单编号 %(n)s。") % {"n": case.number})
+        return redirect(f"{request.path}?done={case.number}")
     done = None
     if request.method == "GET" and request.GET.get("done"):
         done = Case.objects.visible_to(user).filter(number=request.GET["done"]).first()
