@@ -4,18 +4,24 @@ public list of places, masking of personal data in texts, the client address, ra
 from __future__ import annotations
 
 import re
+import time
+import uuid
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models.signals import post_delete, post_save
 from django.http import HttpRequest
 from django.utils import timezone
 
 from jiedao.audit.services import client_ip
-from jiedao.cases.models import Case, Category, Status
+from jiedao.cases.models import Case, Category, CategoryField, Status
 from jiedao.core.models import OrgUnit
+from jiedao.core.models.scope import under_path
 
 #: A run of 7+ digits (half- or full-width, spaces or dashes between them), with an optional ID-number "X".
 _DIGIT_RUN = re.compile(r"[0-9０-９](?:[\s\-－]?[0-9０-９]){6,}[XxＸｘ]?")
@@ -38,14 +44,132 @@ def public_categories() -> QuerySet[Category]:
     )
 
 
-def public_units() -> list[OrgUnit]:
-    """The active sub-districts, communities/villages and grids a resident may pick, in tree order (a unit
-    whose parent is inactive is left out with it)."""
-    kinds = [OrgUnit.Kind.SUBDISTRICT, OrgUnit.Kind.COMMUNITY, OrgUnit.Kind.VILLAGE, OrgUnit.Kind.GRID]
-    units = list(OrgUnit.objects.filter(kind__in=kinds, is_active=True).order_by("path"))
-    inactive = set(OrgUnit.objects.filter(is_active=False).values_list("path", flat=True))
+#: The kinds of unit a resident may pick, level by level.
+SUBDISTRICT_KINDS = (OrgUnit.Kind.SUBDISTRICT,)
+COMMUNITY_KINDS = (OrgUnit.Kind.COMMUNITY, OrgUnit.Kind.VILLAGE)
+GRID_KINDS = (OrgUnit.Kind.GRID,)
+#: The columns the place picker needs (never the GeoJSON boundary).
+PLACE_COLUMNS = ("id", "code", "name", "short_name", "path", "kind", "depth", "is_active")
+#: How long what is the same for everyone (public categories, the sub-district list) is kept per process.
+CATALOG_SECONDS = 60
+_VERSION_KEY = "portal:catalog:version"
+
+
+@dataclass(frozen=True)
+class Place:
+    """One unit offered in the place picker."""
+
+    code: str
+    name: str
+    path: str
+    kind: str
+
+    @property
+    def parent_path(self) -> str:
+        return self.path[: -OrgUnit.steplen]
+
+
+@dataclass(frozen=True)
+class PortalCatalog:
+    """What the submit form offers everyone: public leaf categories (grouped by parent, each with its extra
+    fields, own and inherited) and the public sub-districts."""
+
+    categories: dict[str, Category]
+    groups: list[tuple[str, list[tuple[str, str]]]]
+    fields: dict[str, list[CategoryField]]
+    subdistricts: list[Place]
+
+    @property
+    def subdistrict_paths(self) -> dict[str, Place]:
+        return {p.path: p for p in self.subdistricts}
+
+
+_memo: dict[str, tuple[float, str, PortalCatalog]] = {}
+
+
+def _catalog_version() -> str:
+    """A token that changes whenever a category, extra field or unit is saved or deleted (in this process, or
+    in every process when the cache is shared, e.g. Redis); a cleared cache also starts a new one."""
+    version = cache.get(_VERSION_KEY)
+    if version is None:
+        cache.add(_VERSION_KEY, uuid.uuid4().hex, timeout=None)
+        version = cache.get(_VERSION_KEY) or ""
+    return str(version)
+
+
+def forget_catalog(**kwargs: Any) -> None:
+    cache.set(_VERSION_KEY, uuid.uuid4().hex, timeout=None)
+
+
+def portal_catalog() -> PortalCatalog:
+    """The public categories and sub-districts, built at most every CATALOG_SECONDS per process, and again at
+    once when `forget_catalog` ran (a category, extra field or unit was saved or deleted)."""
+    version = _catalog_version()
+    held = _memo.get("catalog")
+    if held is not None and held[0] > time.monotonic() and held[1] == version:
+        return held[2]
+    catalog = _build_catalog()
+    _memo["catalog"] = (time.monotonic() + CATALOG_SECONDS, version, catalog)
+    return catalog
+
+
+def _build_catalog() -> PortalCatalog:
+    categories = list(public_categories())
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for c in categories:
+        groups.setdefault(c.parent.name if c.parent else "", []).append((c.code, c.name))
+    by_pk = {c.pk: c for c in categories}
+    parents = {c.parent_id for c in categories if c.parent_id}
+    specs = list(
+        CategoryField.objects.filter(category_id__in=[*by_pk, *parents]).order_by("sort_order", "code")
+    )
+    fields: dict[str, list[CategoryField]] = {}
+    for c in categories:
+        lineage = {c.pk, c.parent_id}
+        fields[c.code] = [s for s in specs if s.category_id in lineage]
+    return PortalCatalog(
+        categories={c.code: c for c in categories},
+        groups=list(groups.items()),
+        fields=fields,
+        subdistricts=_public_subdistricts(),
+    )
+
+
+def _places(qs: QuerySet[OrgUnit]) -> list[Place]:
+    rows = (
+        qs.filter(is_active=True)
+        .order_by("sort_order", "path")
+        .values_list("code", "name", "short_name", "path", "kind")
+    )
+    return [Place(code, short or name, path, kind) for code, name, short, path, kind in rows]
+
+
+def _public_subdistricts() -> list[Place]:
+    """Active sub-districts whose units above are active too."""
+    above = OrgUnit.objects.filter(is_active=False).exclude(kind__in=[*COMMUNITY_KINDS, *GRID_KINDS])
+    inactive = set(above.values_list("path", flat=True))
+    places = _places(OrgUnit.objects.filter(kind__in=SUBDISTRICT_KINDS))
     step = OrgUnit.steplen
-    return [u for u in units if not any(u.path[:i] in inactive for i in range(step, len(u.path), step))]
+    return [p for p in places if not any(p.path[:i] in inactive for i in range(step, len(p.path), step))]
+
+
+def child_places(parent: Place, kinds: Sequence[str]) -> list[Place]:
+    """The active units of `kinds` right under `parent` (one indexed query on the path)."""
+    return _places(
+        OrgUnit.objects.filter(
+            under_path("path", parent.path), depth=len(parent.path) // OrgUnit.steplen + 1, kind__in=kinds
+        )
+    )
+
+
+def place_of(unit: OrgUnit) -> Place:
+    return Place(unit.code, unit.display_name, unit.path, unit.kind)
+
+
+# A saved or deleted category, extra field or unit starts a new catalogue version (see portal_catalog).
+for _model in (Category, CategoryField, OrgUnit):
+    post_save.connect(forget_catalog, sender=_model, dispatch_uid=f"portal-catalog-save-{_model.__name__}")
+    post_delete.connect(forget_catalog, sender=_model, dispatch_uid=f"portal-catalog-del-{_model.__name__}")
 
 
 def mask_text(text: str, names: Iterable[str] = ()) -> str:
@@ -75,13 +199,11 @@ def request_ip(request: HttpRequest) -> str | None:
 def over_rate_limit(phone: str, ip: str | None, now: Any = None) -> str | None:
     """ "phone" or "ip" when that sender made its hourly allowance of cases already, else None."""
     since = (now or timezone.now()) - timedelta(hours=1)
-    recent = Case.objects.filter(received_at__gte=since)
-    if phone and recent.filter(requester_phone=phone).count() >= settings.PORTAL_RATE_PER_PHONE:
+    recent = Case.objects.filter(received_at__gte=since).order_by()
+    # Each count reads only the covering index (case_phone_idx / case_ip_idx) and stops at the limit.
+    per_phone, per_ip = settings.PORTAL_RATE_PER_PHONE, settings.PORTAL_RATE_PER_IP
+    if phone and recent.filter(requester_phone=phone).values("pk")[:per_phone].count() >= per_phone:
         return "phone"
-    if ip and recent.filter(submit_ip=ip).count() >= settings.PORTAL_RATE_PER_IP:
+    if ip and recent.filter(submit_ip=ip).values("pk")[:per_ip].count() >= per_ip:
         return "ip"
     return None
-
-
-def children_of(units: Sequence[OrgUnit], parent: OrgUnit) -> list[OrgUnit]:
-    return [u for u in units if u.depth == parent.depth + 1 and u.path.startswith(parent.path)]

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from typing import Any
+from typing import Any, cast
 
+from django.conf import settings
 from django.contrib import messages
+from django.core import signing
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
@@ -27,20 +29,52 @@ from jiedao.cases.public import over_rate_limit, request_ip
 from jiedao.cases.public_forms import RateForm, SubmitForm, TrackForm
 from jiedao.cases.uploads import check_uploads
 
-SUBMITTED_KEY = "portal_submitted"
-PROVEN_KEY = "portal_cases"
+SUBMITTED_KEY = "s"
+PROVEN_KEY = "p"
 SESSION_MAX = 20
 TRACK_LIMIT = 20
 TRACK_WINDOW_SECONDS = 600
+#: The numbers this browser submitted ("s") or proved with the phone's last four digits ("p") live in one
+#: signed, HttpOnly cookie rather than in the session: the portal then writes no session row (a database
+#: write and commit per submission) and reads none on the next page.
+COOKIE = "portal_cases"
+COOKIE_SALT = "jiedao.cases.portal"
 
 
-def _remember(request: HttpRequest, key: str, number: str) -> None:
-    numbers = [n for n in request.session.get(key, []) if n != number]
-    request.session[key] = [*numbers, number][-SESSION_MAX:]
+def _numbers(request: HttpRequest) -> dict[str, list[str]]:
+    cached = getattr(request, "_portal_numbers", None)
+    if cached is not None:
+        return cast(dict[str, list[str]], cached)
+    numbers: dict[str, list[str]] = {}
+    raw = request.COOKIES.get(COOKIE)
+    if raw:
+        try:
+            loaded = signing.loads(raw, salt=COOKIE_SALT, max_age=settings.SESSION_COOKIE_AGE)
+        except signing.BadSignature:
+            loaded = None
+        if isinstance(loaded, dict):
+            numbers = {
+                k: [str(n) for n in v][-SESSION_MAX:] for k, v in loaded.items() if isinstance(v, list)
+            }
+    request._portal_numbers = numbers  # type: ignore[attr-defined]
+    return numbers
+
+
+def _remember(request: HttpRequest, response: HttpResponse, key: str, number: str) -> None:
+    numbers = _numbers(request)
+    numbers[key] = [*(n for n in numbers.get(key, []) if n != number), number][-SESSION_MAX:]
+    response.set_cookie(
+        COOKIE,
+        signing.dumps(numbers, salt=COOKIE_SALT, compress=True),
+        max_age=settings.SESSION_COOKIE_AGE,
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite="Lax",
+    )
 
 
 def _known(request: HttpRequest, key: str, number: str) -> bool:
-    return number in request.session.get(key, [])
+    return number in _numbers(request).get(key, [])
 
 
 @require_GET
@@ -55,6 +89,20 @@ def category_fields(request: HttpRequest) -> HttpResponse:
     return render(request, "cases/portal/_extra_fields.html", {"form": form})
 
 
+@require_GET
+def places(request: HttpRequest) -> HttpResponse:
+    """The next level of the place picker (htmx swaps it into the form): `?subdistrict=` answers the
+    communities/villages of that sub-district (and an empty grid list), `?community=` the grids of that
+    community/village. Only public, active units right under the chosen one."""
+    if "community" in request.GET:
+        form = SubmitForm(initial={"community": request.GET.get("community", "")})
+        form.offer_places(community=False)
+        return render(request, "cases/portal/_place_grid.html", {"form": form})
+    form = SubmitForm(initial={"subdistrict": request.GET.get("subdistrict", "")})
+    form.offer_places()
+    return render(request, "cases/portal/_place_lower.html", {"form": form})
+
+
 @require_http_methods(["GET", "POST"])
 def submit(request: HttpRequest) -> HttpResponse:
     photo_errors: list[str] = []
@@ -63,9 +111,12 @@ def submit(request: HttpRequest) -> HttpResponse:
         form = SubmitForm(request.POST)
         if form.is_valid():
             data = form.cleaned_data
-            already = Case.objects.filter(
-                idempotency_key=hashlib.sha256(data["key"].encode()).hexdigest()
-            ).first()
+            already = (
+                Case.objects.filter(idempotency_key=hashlib.sha256(data["key"].encode()).hexdigest())
+                .order_by()
+                .only("number", "anonymous", "phone_last4")
+                .first()
+            )
             if already is not None:  # a double tap: the first submit made the case
                 return _submitted(request, already)
             ip = request_ip(request)
@@ -121,17 +172,21 @@ def submit(request: HttpRequest) -> HttpResponse:
         if request.FILES.getlist("photos") and not photo_errors and form.errors:
             photo_errors = [_("为安全起见，已选择的照片需要重新选择。")]
     else:
-        form = SubmitForm(initial={"category": request.GET.get("category", "")})
+        form = SubmitForm(
+            initial={name: request.GET.get(name, "") for name in ("category", "subdistrict", "community")}
+        )
+    form.offer_places()
     return render(
         request, "cases/portal/submit.html", {"form": form, "photo_errors": photo_errors}, status=status
     )
 
 
 def _submitted(request: HttpRequest, case: Case) -> HttpResponse:
-    _remember(request, SUBMITTED_KEY, case.number)
+    response = redirect("portal:submitted", number=case.number)
+    _remember(request, response, SUBMITTED_KEY, case.number)
     if not case.anonymous and case.phone_last4:
-        _remember(request, PROVEN_KEY, case.number)
-    return redirect("portal:submitted", number=case.number)
+        _remember(request, response, PROVEN_KEY, case.number)
+    return response
 
 
 @require_GET
@@ -180,9 +235,10 @@ def track(request: HttpRequest) -> HttpResponse:
             case = Case.objects.filter(number=number).only("number", "anonymous", "phone_last4").first()
             if _matches(case, last4):
                 assert case is not None
-                _remember(request, PROVEN_KEY, case.number)
                 record_event("case.public_view", obj=case, data={"number": case.number}, request=request)
-                return redirect("portal:case", number=case.number)
+                response = redirect("portal:case", number=case.number)
+                _remember(request, response, PROVEN_KEY, case.number)
+                return response
             form.add_error(None, _("没有找到与该编号和电话后四位相符的诉求，请核对后再试。"))
             status = 400
         else:

@@ -9,6 +9,7 @@ PUBLIC: dict[str, str] = {
     "portal:home": "the residents' portal start page",
     "portal:submit": "residents submit requests without an account (rate-limited per phone and address)",
     "portal:category_fields": "the extra fields of a public category (public catalogue data)",
+    "portal:places": "the public place list, one level under the chosen unit (public organisation data)",
     "portal:submitted": "shows the new number only to the session that submitted it (404 otherwise)",
     "portal:track": "tracking by number + last four phone digits (throttled per address, no oracle)",
     "portal:case": "only for a session that proved number + last four digits; no personal data shown",

@@ -61,8 +61,9 @@ def test_form_offers_public_leaf_categories_and_units(world: World, catalog: dic
     assert 'value="infra-light"' in html
     assert 'value="petition-land"' not in html  # not a public category
     assert 'value="infra"' not in html  # not a leaf
-    assert f'value="{world.community_a.code}"' in html
-    assert f'data-parent="{world.community_a.code}"' in html  # grids narrow by community
+    assert f'value="{world.subdistrict.code}"' in html and f'value="{world.other_subdistrict.code}"' in html
+    # Communities come with the chosen sub-district (tests/cases/test_portal_places.py).
+    assert f'value="{world.community_a.code}"' not in html
     assert re.search(r'name="key" value="[0-9a-f-]{36}"', html)
     assert "staff" not in html and world["comm_a"].full_name not in html
 

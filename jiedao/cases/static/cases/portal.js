@@ -1,33 +1,7 @@
-// Residents' portal: the place lists narrow to the unit picked above them, and "use my location" fills the
-// hidden longitude/latitude from the browser's geolocation.
+// Residents' portal: "use my location" fills the hidden longitude/latitude from the browser's geolocation.
+// (The place lists load level by level through htmx: see the hx-get attributes of the selects.)
 (function () {
   "use strict";
-  function narrow(parentSelect, childSelect) {
-    if (!parentSelect || !childSelect) return;
-    function apply() {
-      var parent = parentSelect.value;
-      childSelect.querySelectorAll("option[data-parent]").forEach(function (option) {
-        var show = !parent || option.getAttribute("data-parent") === parent;
-        option.hidden = !show;
-        option.disabled = !show;
-        if (!show && option.selected) childSelect.value = "";
-      });
-      childSelect.querySelectorAll("optgroup").forEach(function (group) {
-        group.hidden = !group.querySelector("option:not([hidden])");
-      });
-    }
-    parentSelect.addEventListener("change", function () {
-      apply();
-      childSelect.dispatchEvent(new Event("change"));
-    });
-    apply();
-  }
-  var subdistrict = document.getElementById("id_subdistrict");
-  var community = document.getElementById("id_community");
-  var grid = document.getElementById("id_grid");
-  narrow(subdistrict, community);
-  narrow(community, grid);
-
   var button = document.getElementById("use-location");
   var state = document.getElementById("location-state");
   if (button && state) {
