@@ -20,6 +20,7 @@ register_kinds(
         "case.catalog": _("修改工单目录"),
         "case.public_view": _("公众查询工单"),
         "case.measures_refresh": _("更新三率统计"),
+        "open311.client_create": _("新建开放接口客户端"),
         **{f"case.{name}": t.label for name, t in workflow.TRANSITIONS.items()},
     }
 )

@@ -8,6 +8,7 @@ import secrets
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
 
 from jiedao.audit.services import record_event
 from jiedao.cases.models import Open311Client
@@ -29,15 +30,19 @@ class Command(BaseCommand):
         if not name:
             raise CommandError("the name must not be empty")
         key = secrets.token_urlsafe(32)
-        client = Open311Client.objects.create(
-            name=name[:100],
-            key_hash=hashlib.sha256(key.encode()).hexdigest(),
-            key_prefix=key[:8],
-            org_unit=unit,
-        )
-        record_event(
-            "open311.client_create", actor=None, obj=client, data={"name": client.name, "unit": unit.code}
-        )
+        with transaction.atomic():
+            client = Open311Client.objects.create(
+                name=name[:100],
+                key_hash=hashlib.sha256(key.encode()).hexdigest(),
+                key_prefix=key[:8],
+                org_unit=unit,
+            )
+            record_event(
+                "open311.client_create",
+                obj=client,
+                org_path=unit.path,  # seen by the area's leaders and auditors
+                data={"name": client.name, "unit": unit.code, "key_prefix": client.key_prefix},
+            )
         self.stdout.write(f"Open311 client {client.name!r} (id {client.pk}) for {unit.name} ({unit.code})")
         self.stdout.write("api_key (shown once, store it now):")
         self.stdout.write(key)
