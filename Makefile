@@ -136,7 +136,7 @@ check-migrations: $(INSTALLED)
 	$(TESTENV) $(PY) manage.py makemigrations --check --dry-run
 
 pytest: $(INSTALLED) $(VENDOR_STAMP) $(MESSAGES_STAMP) browser-deps
-	$(PY) -m pytest -ra $(PYTEST_ARGS)
+	$(PY) -m pytest -ra -n 2 $(PYTEST_ARGS)
 
 # Runs every check even when an earlier one fails, then fails if any did (pytest's exit code 5, "no tests
 # collected", is a failure like any other).
