@@ -574,7 +574,7 @@ def bench_tick(due: int, pending: int, repeat: int) -> list[dict[str, Any]]:
         with transaction.atomic():
             # make `due` clocks due now (as if their time had come), run one pass, roll it all back
             Clock.objects.filter(id__in=[c[0] for c in candidates]).update(due_at=now - timedelta(minutes=1))
-            # The 三率 rollup's own refresh (every 10 minutes, measured in its own row) is not part of this pass.
+            # The 三率 rollup's own refresh (every 10 minutes, measured in its own row) is not in this pass.
             RollupRefresh.objects.filter(due_state=DueState.PENDING).update(due_at=now + timedelta(hours=1))
             due_now = raw()  # ours plus any clock whose time came since the data was built
             assert due_now >= len(candidates)
