@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import pytest
 from PIL import Image
-from playwright.sync_api import FilePayload
+from playwright.sync_api import FilePayload, Page
 
 from jiedao.cases.catalog import ensure_default_catalog
 from jiedao.cases.models import Case, Status
@@ -61,6 +61,12 @@ def act(
     ]
 
 
+def settled(page: Page, selector: str) -> None:
+    """Wait until `selector` is in the page and htmx has finished swapping and settling it."""
+    page.locator(selector).wait_for(state="attached")
+    page.wait_for_function("!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
+
+
 def png_file(name: str) -> FilePayload:
     buffer = io.BytesIO()
     Image.new("RGB", (64, 48), (200, 120, 40)).save(buffer, format="PNG")
@@ -80,8 +86,11 @@ def test_resident_to_rating_closed_loop(open_page: OpenPage, tx_world: World) ->
     page.fill("#id_phone", PHONE)
     page.select_option("#id_category", "city-stall")
     page.fill("#id_description", "新郑里路口早上有三轮车占道卖菜，行人只能走机动车道，很危险。")
+    # Each place level arrives by htmx: pick the next one once htmx has swapped it in and wired it up.
     page.select_option("#id_subdistrict", world.subdistrict.code)
+    settled(page, f"#id_community option[value='{world.community_a.code}']")
     page.select_option("#id_community", world.community_a.code)
+    settled(page, f"#id_grid option[value='{world.grid_a.code}']")
     page.select_option("#id_grid", world.grid_a.code)
     page.fill("#id_address", "新郑里路口")
     page.set_input_files("#id_photos", files=[png_file("street.png")])
