@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import models
-from django.utils import dateformat, timezone
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from jiedao.cases.models import (
@@ -159,22 +159,6 @@ def extended(case: Case, days: int) -> Deadline:
     }
     start = case.accepted_at or case.received_at
     return Deadline(due, _warn(start, due), rule[:300])
-
-
-def format_deadline(value: datetime | None, fmt: str = "Y-m-d H:i") -> str:
-    """A deadline as people read it: a period that ends at midnight ends "24:00" of the day before (民法典
-    §203: the last day ends at 24:00), so 2026-11-27 00:00 shows as 2026-11-26 24:00, and as 2026-11-26 when
-    only the date is shown."""
-    if value is None:
-        return ""
-    local = timezone.localtime(value)
-    if (local.hour, local.minute, local.second) != (0, 0, 0):
-        return dateformat.format(local, fmt)
-    day_before = local - timedelta(days=1)
-    if "H" not in fmt:
-        return dateformat.format(day_before, fmt)
-    date_part = fmt.split("H", 1)[0].strip()
-    return f"{dateformat.format(day_before, date_part)} 24:00".strip()
 
 
 def light_of(case: Case, now: datetime | None = None) -> str:

@@ -42,6 +42,7 @@ from jiedao.cases.models import (
 from jiedao.cases.uploads import CheckedUpload
 from jiedao.core.models import ContactCommunity, Department, Membership, OrgUnit, Role, User
 from jiedao.core.permissions import require
+from jiedao.core.workdays import format_deadline
 
 logger = logging.getLogger(__name__)
 
@@ -1058,7 +1059,7 @@ def on_clock(item: Clock) -> None:
         recipients = lead_people(case) + ([case.handler] if case.handler else [])
         title = _("催办：工单 %(n)s 将于 %(at)s 到期") % {
             "n": number,
-            "at": clock.format_deadline(case.due_at, "m-d H:i"),
+            "at": format_deadline(case.due_at, "m-d H:i"),
         }
         action = "remind"
     elif item.kind == Clock.Kind.OVERDUE:

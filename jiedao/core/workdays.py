@@ -43,7 +43,7 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import F
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
-from django.utils import timezone
+from django.utils import dateformat, timezone
 from django.utils.translation import gettext as _
 
 from jiedao.core.models.calendar import CalendarWarning, WorkdayOverride
@@ -422,3 +422,19 @@ def working_days_deadline(trigger: datetime | date, n: int) -> DeadlineResult:
         "last": last_day.isoformat(),
     }
     return DeadlineResult(due_at=end_of_day(last_day), last_day=last_day, rule=rule)
+
+
+def format_deadline(value: datetime | None, fmt: str = "Y-m-d H:i") -> str:
+    """A deadline as people read it: a period that ends at midnight ends "24:00" of the day before (民法典
+    §203: the last day ends at 24:00), so 2026-11-27 00:00 shows as 2026-11-26 24:00, and as 2026-11-26 when
+    only the date is shown."""
+    if value is None:
+        return ""
+    local = timezone.localtime(value)
+    if (local.hour, local.minute, local.second) != (0, 0, 0):
+        return dateformat.format(local, fmt)
+    day_before = local - timedelta(days=1)
+    if "H" not in fmt:
+        return dateformat.format(day_before, fmt)
+    date_part = fmt.split("H", 1)[0].strip()
+    return f"{dateformat.format(day_before, date_part)} 24:00".strip()

@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from jiedao.cases.templatetags.case_tags import deadline
+import pytest
+
+from jiedao.core.templatetags.deadlines import deadline
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -21,3 +23,11 @@ def test_other_times_are_shown_as_they_are() -> None:
     due = dt.datetime(2026, 11, 27, 9, 30, tzinfo=SHANGHAI)
     assert deadline(due, "Y-m-d H:i") == "2026-11-27 09:30"
     assert deadline(None) == ""
+
+
+@pytest.mark.django_db
+def test_my_work_shows_a_midnight_deadline_as_24_00(make_case, client_for) -> None:
+    case = make_case("accepted")  # 10 working days: the deadline ends at 24:00 of its last day
+    assert case.due_at is not None and (case.due_at.astimezone(SHANGHAI).hour, case.due_at.minute) == (0, 0)
+    page = client_for("comm_a").get("/").content.decode()
+    assert deadline(case.due_at, "m-d H:i") in page and deadline(case.due_at, "m-d H:i").endswith("24:00")

@@ -13,7 +13,7 @@ from django.urls import reverse
 from jiedao.audit.models import AuditEvent
 from jiedao.cases import services
 from jiedao.cases.models import Case, Status
-from jiedao.cases.templatetags.case_tags import deadline
+from jiedao.core.templatetags.deadlines import deadline
 from tests.world import World
 
 pytestmark = pytest.mark.django_db

@@ -1,4 +1,5 @@
-"""Template filters of the cases module."""
+"""`{{ value|deadline:"Y-m-d H:i" }}`: a deadline as people read it (a period ending at midnight ends at 24:00
+of the day before; see `jiedao.core.workdays.format_deadline`)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from datetime import datetime
 
 from django import template
 
-from jiedao.cases.clock import format_deadline
+from jiedao.core.workdays import format_deadline
 
 register = template.Library()
 
