@@ -34,7 +34,17 @@ from django.db import connection, models
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from jiedao.cases.clock import PolicyValues, period, petition_accept_deadline, policy_for
+from jiedao.cases.clock import (
+    PolicyValues,
+    extend_deadline,
+    handling_deadline_for,
+    overdue_text,
+    petition_accept_deadline,
+    policy_for,
+    remind_text,
+    review_answer_deadline,
+    warn_time,
+)
 from jiedao.cases.models import (
     Assignment,
     Case,
@@ -335,32 +345,10 @@ def load_directory() -> Directory:
 # ---------------------------------------------------------------------------------------------------------
 # Deadlines (the rules of jiedao.cases.clock, with the calendar look-ups cached per day)
 
-_period_cache: dict[tuple[int, str, Any], tuple[timedelta, str]] = {}
-
 
 def _local_midnight(start: datetime) -> tuple[datetime, Any]:
     local = start.astimezone(timezone.get_current_timezone())
     return local.replace(hour=0, minute=0, second=0, microsecond=0), local.date()
-
-
-def _hours_rule() -> str:  # the msgid of clock.period for hours
-    return _("自受理起 %(n)s 小时，至 %(at)s")
-
-
-def _period(start: datetime, amount: int, unit: str) -> tuple[datetime, str]:
-    """`clock.period`, with the calendar look-up done once per (period, day): the end of a period in days
-    or working days depends on the day only."""
-    if unit == TimeUnit.HOURS:
-        due = start + timedelta(hours=amount)
-        local = due.astimezone(timezone.get_current_timezone())
-        return due, _hours_rule() % {"n": amount, "at": f"{local:%Y-%m-%d %H:%M}"}
-    midnight, day = _local_midnight(start)
-    key = (amount, unit, day)
-    cached = _period_cache.get(key)
-    if cached is None:
-        due, rule = period(start, amount, unit)
-        cached = _period_cache[key] = (due - midnight, rule)
-    return midnight + cached[0], cached[1]
 
 
 _handling_cache: dict[tuple[int, str, bool, Any], tuple[timedelta, str]] = {}
@@ -379,23 +367,12 @@ def _handling(d: Directory, cat: Category, priority: str, petition: bool, start:
         due, rule = midnight + cached[0], cached[1]
     else:
         due, rule = _make_handling(policy, petition, start)
-    warn = start + (due - start) * 0.75
-    return {"due_at": due, "warn_at": warn, "deadline_rule": rule}
+    return {"due_at": due, "warn_at": warn_time(start, due), "deadline_rule": rule}
 
 
 def _make_handling(policy: PolicyValues, petition: bool, start: datetime) -> tuple[datetime, str]:
-    if petition:
-        due, rule = _period(start, 60, TimeUnit.DAYS)
-        rule = _("信访事项自受理之日起 60 日内办结（信访工作条例第三十二条）：%(rule)s") % {"rule": rule}
-    else:
-        due, rule = _period(start, policy.amount, policy.unit)
-        rule = _("%(source)s时限 %(n)s%(unit)s：%(rule)s") % {
-            "source": policy.source,
-            "n": policy.amount,
-            "unit": TimeUnit(policy.unit).label,
-            "rule": rule,
-        }
-    return due, rule[:300]
+    deadline = handling_deadline_for(None if petition else policy, start)
+    return deadline.due_at, deadline.rule
 
 
 def _petition_accept(received: datetime) -> dict[str, Any]:
@@ -407,7 +384,7 @@ def _petition_accept(received: datetime) -> dict[str, Any]:
         limit = petition_accept_deadline(received)
         cached = _handling_cache[key] = (limit.due_at - midnight, limit.rule)
     due = midnight + cached[0]
-    return {"due_at": due, "warn_at": received + (due - received) * 0.75, "deadline_rule": cached[1]}
+    return {"due_at": due, "warn_at": warn_time(received, due), "deadline_rule": cached[1]}
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -849,11 +826,8 @@ class Simulator:
                 )
             )
             decided = asked + _minutes(rng, 60, 60 * 30) + stall("extension")
-            new_due = due + timedelta(days=days)
-            local = timezone.localtime(new_due)
-            rule_text = (
-                f"经批准延期 {days} 日，至 {local:%Y-%m-%d %H:%M}；原时限：{deadline['deadline_rule']}"
-            )
+            extension = extend_deadline(due, deadline["deadline_rule"], accepted, days)
+            new_due = extension.due_at
             ev(
                 Event(
                     decided,
@@ -865,8 +839,8 @@ class Simulator:
                     fields={
                         "_decide": "extension",
                         "due_at": new_due,
-                        "warn_at": accepted + (new_due - accepted) * 0.75,
-                        "deadline_rule": rule_text[:300],
+                        "warn_at": extension.warn_at,
+                        "deadline_rule": extension.rule,
                         "_extension": days,
                     },
                 )
@@ -995,11 +969,8 @@ class Simulator:
         if (petition and rng.random() < 0.15 and not sc) or sc == "under_review":  # 复查, then maybe 复核
             for level in (1, 2):
                 t += _minutes(rng, 60 * 24 * 2, 60 * 24 * 25) if not sc else timedelta(days=1)
-                answer_due, answer_rule = _period(t, 30, TimeUnit.DAYS)
+                answer = review_answer_deadline(t, level - 1)
                 what = "复查" if level == 1 else "复核"
-                rule_text = (
-                    f"{what}自收到请求之日起 30 日内答复（信访工作条例第三十五条、第三十六条）：{answer_rule}"
-                )
                 ev(
                     Event(
                         t,
@@ -1009,9 +980,9 @@ class Simulator:
                         note=f"信访人对处理意见不服，申请{what}。",
                         data={"level": level},
                         fields={
-                            "due_at": answer_due,
-                            "warn_at": t + (answer_due - t) * 0.75,
-                            "deadline_rule": rule_text[:300],
+                            "due_at": answer.due_at,
+                            "warn_at": answer.warn_at,
+                            "deadline_rule": answer.rule,
                         },
                     )
                 )
@@ -1049,10 +1020,10 @@ class Simulator:
         """The engine's 催办 and 超期 steps for clocks that fell due before the case was reported."""
         remind_at = due - timedelta(hours=policy.remind_before_hours)
         if start < remind_at < finish:
-            note = f"催办：工单 {number} 将于 {timezone.localtime(due):%m-%d %H:%M} 到期"
+            note = remind_text(number, due)
             ev(Event(remind_at, "remind", None, None, note=note, public=False, label="系统"))
         if due < finish:
-            note = f"超期：工单 {number} 已超过办理时限，请督办"
+            note = overdue_text(number)
             ev(Event(due, "overdue", None, None, note=note, public=False, label="系统"))
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.db import models
 from django.utils import timezone
@@ -29,7 +28,7 @@ from jiedao.cases.models import (
 )
 from jiedao.core.deadlines import register_due
 from jiedao.core.models.deadlines import DueState
-from jiedao.core.workdays import statutory_deadline_days, working_days_deadline
+from jiedao.core.workdays import format_deadline, statutory_deadline_days, working_days_deadline
 
 # 信访工作条例 (2022) periods, in days unless said otherwise.
 PETITION_ACCEPT_DAYS = 15  # 第二十五条/第三十条: tell the petitioner within 15 days whether it is accepted
@@ -56,6 +55,10 @@ class Deadline:
     due_at: datetime
     warn_at: datetime
     rule: str
+
+    def apply(self, case: Case) -> None:
+        """Make this the case's current deadline (its due time, its yellow-light time and the rule)."""
+        case.due_at, case.warn_at, case.deadline_rule = self.due_at, self.warn_at, self.rule
 
 
 @dataclass(frozen=True)
@@ -90,7 +93,8 @@ def policy_for(category: Category, priority: str) -> PolicyValues:
     return PolicyValues(amount, unit, response, remind, _("系统默认"))
 
 
-def _warn(start: datetime, due: datetime) -> datetime:
+def warn_time(start: datetime, due: datetime) -> datetime:
+    """When a period from `start` to `due` turns yellow."""
     return start + (due - start) * YELLOW_AFTER
 
 
@@ -109,11 +113,17 @@ def period(start: datetime, amount: int, unit: str) -> tuple[datetime, str]:
 
 def handling_deadline(case: Case, start: datetime) -> Deadline:
     """The deadline for handling a case accepted (or reopened) at `start`."""
-    if case.is_petition:
+    return handling_deadline_for(
+        None if case.is_petition else policy_for(case.category, case.priority), start
+    )
+
+
+def handling_deadline_for(policy: PolicyValues | None, start: datetime) -> Deadline:
+    """The handling deadline under `policy`, or the statutory 60 days of a petition (policy None)."""
+    if policy is None:
         due, rule = period(start, PETITION_FINISH_DAYS, TimeUnit.DAYS)
         rule = _("信访事项自受理之日起 60 日内办结（信访工作条例第三十二条）：%(rule)s") % {"rule": rule}
-        return Deadline(due, _warn(start, due), rule[:300])
-    policy = policy_for(case.category, case.priority)
+        return Deadline(due, warn_time(start, due), rule[:300])
     due, rule = period(start, policy.amount, policy.unit)
     rule = _("%(source)s时限 %(n)s%(unit)s：%(rule)s") % {
         "source": policy.source,
@@ -121,13 +131,13 @@ def handling_deadline(case: Case, start: datetime) -> Deadline:
         "unit": TimeUnit(policy.unit).label,
         "rule": rule,
     }
-    return Deadline(due, _warn(start, due), rule[:300])
+    return Deadline(due, warn_time(start, due), rule[:300])
 
 
 def petition_accept_deadline(received_at: datetime) -> Deadline:
     due, rule = period(received_at, PETITION_ACCEPT_DAYS, TimeUnit.DAYS)
     rule = _("收到信访事项之日起 15 日内告知是否受理（信访工作条例第三十条）：%(rule)s") % {"rule": rule}
-    return Deadline(due, _warn(received_at, due), rule[:300])
+    return Deadline(due, warn_time(received_at, due), rule[:300])
 
 
 def review_answer_deadline(requested_at: datetime, level: int) -> Deadline:
@@ -137,7 +147,7 @@ def review_answer_deadline(requested_at: datetime, level: int) -> Deadline:
         "what": what,
         "rule": rule,
     }
-    return Deadline(due, _warn(requested_at, due), rule[:300])
+    return Deadline(due, warn_time(requested_at, due), rule[:300])
 
 
 def extended(case: Case, days: int) -> Deadline:
@@ -145,20 +155,29 @@ def extended(case: Case, days: int) -> Deadline:
     day is extended as a period in days counted from that day (民法典 §201–§203: a last day that is a rest
     day moves to the next working day); one at a time of day (a period in hours) moves by whole days."""
     assert case.due_at is not None
-    local = timezone.localtime(case.due_at)
+    return extend_deadline(case.due_at, case.deadline_rule, case.accepted_at or case.received_at, days)
+
+
+def extend_deadline(due_at: datetime, old_rule: str, start: datetime, days: int) -> Deadline:
+    """`due_at` (whose period ran from `start` under `old_rule`) extended by `days` 日, as `extended` says."""
+    local = timezone.localtime(due_at)
     if (local.hour, local.minute, local.second) == (0, 0, 0):
         result = statutory_deadline_days((local - timedelta(days=1)).date(), days)
         due, how = result.due_at, result.rule
     else:
-        due = case.due_at + timedelta(days=days)
+        due = due_at + timedelta(days=days)
         how = f"{timezone.localtime(due):%Y-%m-%d %H:%M}"
-    rule = _("经批准延期 %(days)s 日：%(how)s；原时限：%(old)s") % {
-        "days": days,
-        "how": how,
-        "old": case.deadline_rule,
-    }
-    start = case.accepted_at or case.received_at
-    return Deadline(due, _warn(start, due), rule[:300])
+    rule = _("经批准延期 %(days)s 日：%(how)s；原时限：%(old)s") % {"days": days, "how": how, "old": old_rule}
+    return Deadline(due, warn_time(start, due), rule[:300])
+
+
+def remind_text(number: str, due_at: datetime) -> str:
+    """The 催办 the engine sends before a deadline (also written by the demo's simulated timelines)."""
+    return _("催办：工单 %(n)s 将于 %(at)s 到期") % {"n": number, "at": format_deadline(due_at, "m-d H:i")}
+
+
+def overdue_text(number: str) -> str:
+    return _("超期：工单 %(n)s 已超过办理时限，请督办") % {"n": number}
 
 
 def light_of(case: Case, now: datetime | None = None) -> str:
@@ -272,7 +291,3 @@ def fire_clock(clock: Clock) -> None:
 
 
 register_due(Clock, fire_clock)
-
-
-def now_or(value: Any = None) -> datetime:
-    return value or timezone.now()

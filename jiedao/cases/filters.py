@@ -27,7 +27,7 @@ from jiedao.cases.models import (
     Status,
 )
 from jiedao.core.filters import UnderFilter
-from jiedao.core.models import Department, OrgUnit
+from jiedao.core.models import OrgUnit
 from jiedao.core.models.scope import under_path
 from jiedao.core.permissions import departments_of, scope_paths
 
@@ -265,7 +265,3 @@ class CaseFilterSet(django_filters.FilterSet):
         if place is None:
             return queryset.none()
         return queryset.filter(org_unit_id=place["org_unit_id"], category_id=place["category_id"])
-
-
-def department_choices(user: Any) -> QuerySet[Department]:
-    return Department.objects.visible_to(user, "department.view").filter(is_active=True)

@@ -66,7 +66,7 @@ def _around(user: User, field: str) -> Q | None:
     condition = Q(pk__in=[])
     for path in paths:
         condition |= under_path(field, path)
-        ancestors = [path[:i] for i in range(OrgUnit.steplen, len(path), OrgUnit.steplen)]
+        ancestors = OrgUnit.path_lineage(path, include_self=False)
         if ancestors:
             condition |= Q(**{f"{field}__in": ancestors})
     return condition

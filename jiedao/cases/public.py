@@ -15,18 +15,14 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Exists, OuterRef, QuerySet
 from django.db.models.signals import post_delete, post_save
-from django.http import HttpRequest
 from django.utils import timezone
 
-from jiedao.audit.services import client_ip
-from jiedao.cases.models import Case, Category, CategoryField, Status
+from jiedao.cases.models import Case, Category, CategoryField
 from jiedao.core.models import OrgUnit
 from jiedao.core.models.scope import under_path
 
 #: A run of 7+ digits (half- or full-width, spaces or dashes between them), with an optional ID-number "X".
 _DIGIT_RUN = re.compile(r"[0-9０-９](?:[\s\-－]?[0-9０-９]){6,}[XxＸｘ]?")
-#: Statuses a member of the public reads as "closed" (Open311 status=closed).
-CLOSED_STATUSES = frozenset({Status.CLOSED, Status.RATED, Status.NOT_ACCEPTED, Status.MERGED})
 
 
 def public_categories() -> QuerySet[Category]:
@@ -149,8 +145,7 @@ def _public_subdistricts() -> list[Place]:
     above = OrgUnit.objects.filter(is_active=False).exclude(kind__in=[*COMMUNITY_KINDS, *GRID_KINDS])
     inactive = set(above.values_list("path", flat=True))
     places = _places(OrgUnit.objects.filter(kind__in=SUBDISTRICT_KINDS))
-    step = OrgUnit.steplen
-    return [p for p in places if not any(p.path[:i] in inactive for i in range(step, len(p.path), step))]
+    return [p for p in places if inactive.isdisjoint(OrgUnit.path_lineage(p.path, include_self=False))]
 
 
 def child_places(parent: Place, kinds: Sequence[str]) -> list[Place]:
@@ -183,17 +178,9 @@ def mask_text(text: str, names: Iterable[str] = ()) -> str:
     return masked
 
 
-def is_public_closed(case: Case) -> bool:
-    return case.status in CLOSED_STATUSES
-
-
 def publicly_listed() -> QuerySet[Case]:
     """Cases the open interface may list: not confidential, not petitions, of a public category."""
     return Case.objects.filter(confidential=False, petition_type="", category__is_public=True)
-
-
-def request_ip(request: HttpRequest) -> str | None:
-    return client_ip(request)
 
 
 def over_rate_limit(phone: str, ip: str | None, now: Any = None) -> str | None:

@@ -22,10 +22,10 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from jiedao.audit.services import record_event
+from jiedao.audit.services import client_ip, record_event
 from jiedao.cases import services
 from jiedao.cases.models import DONE_STATUSES, Case, Channel, Rating, Status
-from jiedao.cases.public import over_rate_limit, request_ip
+from jiedao.cases.public import over_rate_limit
 from jiedao.cases.public_forms import RateForm, SubmitForm, TrackForm
 from jiedao.cases.uploads import check_uploads
 
@@ -119,7 +119,7 @@ def submit(request: HttpRequest) -> HttpResponse:
             )
             if already is not None:  # a double tap: the first submit made the case
                 return _submitted(request, already)
-            ip = request_ip(request)
+            ip = client_ip(request)
             phone = "" if data["anonymous"] else data["phone"]
             limit = over_rate_limit(phone, ip)
             if data["website"]:
@@ -204,7 +204,7 @@ def submitted(request: HttpRequest, number: str) -> HttpResponse:
 
 def _track_allowed(request: HttpRequest) -> bool:
     """Count this attempt against the address's allowance (TRACK_LIMIT per TRACK_WINDOW_SECONDS)."""
-    key = f"portal:track:{request_ip(request) or 'unknown'}"
+    key = f"portal:track:{client_ip(request) or 'unknown'}"
     cache.add(key, 0, timeout=TRACK_WINDOW_SECONDS)
     try:
         attempts = cache.incr(key)

@@ -27,15 +27,10 @@ class Route:
         return str(self.department or self.unit or "")
 
 
-def _ancestors_and_self(unit: OrgUnit) -> list[str]:
-    step = OrgUnit.steplen
-    return [unit.path[:i] for i in range(step, len(unit.path) + 1, step)]
-
-
 def current_rules(category_ids: list[int], unit: OrgUnit) -> list[DispatchRule]:
     return list(
         DispatchRule.objects.filter(
-            category_id__in=category_ids, valid_to__isnull=True, org_path__in=_ancestors_and_self(unit)
+            category_id__in=category_ids, valid_to__isnull=True, org_path__in=OrgUnit.path_lineage(unit.path)
         ).select_related("target_unit", "target_department", "category", "org_unit")
     )
 
@@ -50,11 +45,12 @@ def locality(unit: OrgUnit) -> OrgUnit:
 
 
 def subdistrict_of(unit: OrgUnit) -> OrgUnit | None:
-    for path in reversed(_ancestors_and_self(unit)):
-        candidate = OrgUnit.objects.filter(path=path).first()
-        if candidate is not None and candidate.kind == OrgUnit.Kind.SUBDISTRICT:
-            return candidate
-    return None
+    """The sub-district the unit lies in (or is), in one query."""
+    return (
+        OrgUnit.objects.filter(path__in=OrgUnit.path_lineage(unit.path), kind=OrgUnit.Kind.SUBDISTRICT)
+        .order_by("-depth")
+        .first()
+    )
 
 
 def accuses(case: Case, unit: OrgUnit | None, department: Department | None) -> bool:

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -42,7 +42,6 @@ from jiedao.cases.models import (
 from jiedao.cases.uploads import CheckedUpload
 from jiedao.core.models import ContactCommunity, Department, Membership, OrgUnit, Role, User
 from jiedao.core.permissions import require
-from jiedao.core.workdays import format_deadline
 
 logger = logging.getLogger(__name__)
 
@@ -148,8 +147,7 @@ def people(
         qs = qs.filter(department=department)
     elif unit is not None:
         if at_or_above:
-            step = OrgUnit.steplen
-            qs = qs.filter(org_path__in=[unit.path[:i] for i in range(step, len(unit.path) + 1, step)])
+            qs = qs.filter(org_path__in=OrgUnit.path_lineage(unit.path))
         else:
             qs = qs.filter(org_unit=unit)
     else:
@@ -180,9 +178,7 @@ def _notify(users: Iterable[User], case: Case, title: str, body: str = "", sms: 
     users = [u for u in users if u is not None]
     if not users:
         return
-    channels = [INBOX, SMS] if sms else [INBOX]
-    if sms:
-        channels.append(EMAIL)
+    channels = [INBOX, SMS, EMAIL] if sms else [INBOX]
     notify(users, title=title[:200], body=body, url=f"/cases/{case.number}/", kind="case", channels=channels)
 
 
@@ -373,10 +369,8 @@ def validate_extra(category: Category, values: dict[str, Any]) -> dict[str, Any]
 
 def _petition_leader(unit: OrgUnit) -> User | None:
     """包案领导 by default: the leader whose 联系点 contains the place."""
-    step = OrgUnit.steplen
-    paths = [unit.path[:i] for i in range(step, len(unit.path) + 1, step)]
     contact = (
-        ContactCommunity.objects.filter(org_path__in=paths, leader__is_active=True)
+        ContactCommunity.objects.filter(org_path__in=OrgUnit.path_lineage(unit.path), leader__is_active=True)
         .select_related("leader")
         .order_by("-org_path")
         .first()
@@ -494,11 +488,9 @@ def create_case(
         elif accept:
             case.status = Status.ACCEPTED
             case.accepted_at = now
-            deadline = clock.handling_deadline(case, now)
-            case.due_at, case.warn_at, case.deadline_rule = deadline.due_at, deadline.warn_at, deadline.rule
+            clock.handling_deadline(case, now).apply(case)
         elif petition_type:
-            limit = clock.petition_accept_deadline(now)
-            case.due_at, case.warn_at, case.deadline_rule = limit.due_at, limit.warn_at, limit.rule
+            clock.petition_accept_deadline(now).apply(case)
         case._history_user = _user(actor)  # type: ignore[attr-defined]
         try:
             with transaction.atomic():
@@ -543,8 +535,7 @@ def accept(actor: User, case: Case, *, version: int | None, note: str = "") -> C
         t.note = note
         c = t.case
         c.accepted_at = now
-        deadline = clock.handling_deadline(c, now)
-        c.due_at, c.warn_at, c.deadline_rule = deadline.due_at, deadline.warn_at, deadline.rule
+        clock.handling_deadline(c, now).apply(c)
     if not t.done_already:
         clock.schedule_clocks(t.case)
         tell_requester(t.case, _("已受理"))
@@ -625,8 +616,7 @@ def dispatch(
         c.response_due_at = now + timedelta(hours=policy.response_hours)
         if c.due_at is None or c.accepted_at is None:
             c.accepted_at = c.accepted_at or now
-            deadline = clock.handling_deadline(c, c.accepted_at)
-            c.due_at, c.warn_at, c.deadline_rule = deadline.due_at, deadline.warn_at, deadline.rule
+            clock.handling_deadline(c, c.accepted_at).apply(c)
         target = str(lead_department or lead_unit)
         t.note = note
         t.data.update(
@@ -796,8 +786,7 @@ def rate(actor: Any, case: Case, *, version: int | None, rating: str, comment: s
             c.reopen_count += 1
             c.outcome = ""
             c.closed_at = None
-            deadline = clock.handling_deadline(c, now)
-            c.due_at, c.warn_at, c.deadline_rule = deadline.due_at, deadline.warn_at, deadline.rule
+            clock.handling_deadline(c, now).apply(c)
         else:
             t.target = Status.RATED
     if not t.done_already and rating == Rating.UNSATISFIED:
@@ -853,8 +842,7 @@ def decide_extension(actor: User, case: Case, *, version: int | None, approve: b
         request.save()
         days = int(request.days or 0)
         if approve:
-            new = clock.extended(c, days)
-            c.due_at, c.warn_at, c.deadline_rule = new.due_at, new.warn_at, new.rule
+            clock.extended(c, days).apply(c)
             c.extension_days += days
         t.note = note
         t.data = {"approved": approve, "days": days, "reason": request.reason}
@@ -995,8 +983,7 @@ def request_review(actor: User, case: Case, *, version: int | None, note: str) -
     with Transition(actor, case, version, "request_review") as t:
         c = t.case
         now = timezone.now()
-        limit = clock.review_answer_deadline(now, c.review_level)
-        c.due_at, c.warn_at, c.deadline_rule = limit.due_at, limit.warn_at, limit.rule
+        clock.review_answer_deadline(now, c.review_level).apply(c)
         t.note = note
         t.data = {"level": c.review_level + 1}
     if not t.done_already:
@@ -1057,14 +1044,11 @@ def on_clock(item: Clock) -> None:
     number = case.number
     if item.kind == Clock.Kind.REMIND:
         recipients = lead_people(case) + ([case.handler] if case.handler else [])
-        title = _("催办：工单 %(n)s 将于 %(at)s 到期") % {
-            "n": number,
-            "at": format_deadline(case.due_at, "m-d H:i"),
-        }
+        title = clock.remind_text(number, item.deadline)  # the case's deadline (checked above)
         action = "remind"
     elif item.kind == Clock.Kind.OVERDUE:
         recipients = leaders_over(case) + lead_people(case)
-        title = _("超期：工单 %(n)s 已超过办理时限，请督办") % {"n": number}
+        title = clock.overdue_text(number)
         action = "overdue"
     elif item.kind == Clock.Kind.RESPONSE:
         if case.responded_at is not None or case.status != Status.DISPATCHED:
@@ -1089,11 +1073,3 @@ def on_clock(item: Clock) -> None:
     add_step(case, action, None, from_status=case.status, note=title, data={"clock": item.pk}, public=False)
     _event(f"case.{action}", None, case, {"recipients": [u.pk for u in recipients]})
     _notify(set(recipients), case, title, case.deadline_rule, sms=item.kind != Clock.Kind.REMIND)
-
-
-def allowed_actions(user: Any, case: Case) -> list[workflow.Transition]:
-    return rules.allowed(user, case)
-
-
-def queryset_for_ids(ids: Iterable[int]) -> models.QuerySet[Case]:
-    return Case.objects.filter(pk__in=list(ids))

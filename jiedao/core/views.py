@@ -95,7 +95,7 @@ def org_tree(request: HttpRequest) -> HttpResponse:
             "unit_count": len(units),
             "q": q,
             "matches": matches,
-            "open_paths": {m[:i] for m in matches for i in range(OrgUnit.steplen, len(m), OrgUnit.steplen)},
+            "open_paths": {a for m in matches for a in OrgUnit.path_lineage(m, include_self=False)},
             "can_create": can(request.user, "org.create"),
         },
     )

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from jiedao.cases.models import Case, Category, CategoryField, Status
-from jiedao.cases.public import is_public_closed, mask_text
+from jiedao.cases.public import mask_text
 
 SPEC_URL = "http://wiki.open311.org/GeoReport_v2"
 CONTENT_TYPES = {"json": "application/json; charset=utf-8", "xml": "text/xml; charset=utf-8"}
@@ -74,7 +74,7 @@ def service_definition(category: Category, fields: Sequence[CategoryField]) -> d
 def status_notes(case: Case) -> str | None:
     if case.status == Status.MERGED and case.merged_into is not None:
         return _("已与相同诉求合并办理，请以 %(number)s 为准。") % {"number": case.merged_into.number}
-    if is_public_closed(case) and case.reply:
+    if not case.is_open and case.reply:
         return mask_text(case.reply, [case.requester_name])
     return None
 
@@ -84,7 +84,7 @@ def service_request(case: Case) -> dict[str, Any]:
     description = mask_text(case.description, [case.requester_name])[:MAX_DESCRIPTION]
     return {
         "service_request_id": case.number,
-        "status": "closed" if is_public_closed(case) else "open",
+        "status": "closed" if not case.is_open else "open",
         "status_notes": status_notes(case),
         "service_name": case.category.name,
         "service_code": case.category.code,
@@ -92,9 +92,7 @@ def service_request(case: Case) -> dict[str, Any]:
         "agency_responsible": agency.name if agency is not None else None,
         "service_notice": None,
         "requested_datetime": iso(case.received_at),
-        "updated_datetime": iso(
-            case.closed_at if is_public_closed(case) and case.closed_at else case.updated_at
-        ),
+        "updated_datetime": iso(case.closed_at if not case.is_open and case.closed_at else case.updated_at),
         "expected_datetime": iso(case.due_at),
         "address": mask_text(case.address, [case.requester_name]) or None,
         "lat": case.latitude,

@@ -18,11 +18,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
+from jiedao.audit.services import client_ip
 from jiedao.cases import services
-from jiedao.cases.models import Case, Category, CategoryField, Channel, Open311Client
+from jiedao.cases.models import OPEN_STATUSES, Case, Category, CategoryField, Channel, Open311Client
 from jiedao.cases.open311 import render
 from jiedao.cases.open311.geo import unit_at
-from jiedao.cases.public import CLOSED_STATUSES, public_categories, publicly_listed, request_ip
+from jiedao.cases.public import public_categories, publicly_listed
 from jiedao.cases.public_forms import category_fields as fields_of
 from jiedao.cases.public_forms import normalise_phone, valid_phone
 
@@ -123,9 +124,9 @@ def _request_list(request: HttpRequest, fmt: str) -> HttpResponse:
         if statuses - {"open", "closed"}:
             return render.error_response(fmt, 400, _("status 只能是 open 或 closed。"))
         if statuses == {"open"}:
-            qs = qs.exclude(status__in=CLOSED_STATUSES)
+            qs = qs.filter(status__in=OPEN_STATUSES)
         elif statuses == {"closed"}:
-            qs = qs.filter(status__in=CLOSED_STATUSES)
+            qs = qs.exclude(status__in=OPEN_STATUSES)
     data = [render.service_request(c) for c in qs.order_by("-received_at", "-id")[:MAX_REQUESTS]]
     return render.respond(fmt, "service_requests", data)
 
@@ -203,7 +204,7 @@ def _create(request: HttpRequest, fmt: str) -> HttpResponse:
             requester_name=name,
             requester_phone=phone,
             anonymous=not phone,
-            submit_ip=request_ip(request),
+            submit_ip=client_ip(request),
         )
     except ValidationError as exc:
         return render.error_response(fmt, 400, " ".join(exc.messages))

@@ -86,6 +86,12 @@ class OrgUnit(MP_Node):
     def display_name(self) -> str:
         return self.short_name or self.name
 
+    @classmethod
+    def path_lineage(cls, path: str, *, include_self: bool = True) -> list[str]:
+        """The materialized paths from the root down to `path`: its ancestors' (and its own) paths."""
+        end = len(path) + 1 if include_self else len(path)
+        return [path[:i] for i in range(cls.steplen, end, cls.steplen)]
+
     def allowed_child_kinds(self) -> tuple[str, ...]:
         return self.ALLOWED_CHILDREN.get(self.kind, ())
 
