@@ -22,7 +22,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request as ApiRequest
 from rest_framework.response import Response
 
-from jiedao.cases import rules, services, workflow
+from jiedao.cases import routing, rules, services, workflow
 from jiedao.cases.clock import light_of
 from jiedao.cases.filters import CaseFilterSet
 from jiedao.cases.models import (
@@ -337,14 +337,21 @@ def _units(user: Any, codes: list[str], field: str) -> list[OrgUnit]:
     return [_unit(user, c, field) for c in codes]
 
 
-def _departments(user: Any, codes: list[str], field: str, near: str) -> list[Department]:
-    return [_department(user, c, field, near) for c in codes]
+def _case_department(case: Case, code: str, field: str) -> Department:
+    """A department the case may be sent to (`routing.departments_for`, as on the case page), by code."""
+    department = routing.departments_for(case).filter(code=code.strip()).first()
+    if department is None:
+        raise BadInput(field, _("找不到代码为“%(code)s”的科室。") % {"code": code})
+    return department
+
+
+def _case_departments(case: Case, codes: list[str], field: str) -> list[Department]:
+    return [_case_department(case, c, field) for c in codes]
 
 
 def _call_step(user: User, case: Case, name: str, data: dict[str, Any]) -> Case:
     """Run the service of step `name` with the parsed request body."""
     version = data.get("version")
-    near = case.org_path
     if name == "dispatch":
         return services.dispatch(
             user,
@@ -352,12 +359,12 @@ def _call_step(user: User, case: Case, name: str, data: dict[str, Any]) -> Case:
             version=version,
             lead_unit=_unit(user, data["lead_unit"], "lead_unit") if data["lead_unit"] else None,
             lead_department=(
-                _department(user, data["lead_department"], "lead_department", near)
+                _case_department(case, data["lead_department"], "lead_department")
                 if data["lead_department"]
                 else None
             ),
             co_units=_units(user, data["co_units"], "co_units"),
-            co_departments=_departments(user, data["co_departments"], "co_departments", near),
+            co_departments=_case_departments(case, data["co_departments"], "co_departments"),
             note=data["note"],
         )
     if name == "merge":
@@ -370,7 +377,7 @@ def _call_step(user: User, case: Case, name: str, data: dict[str, Any]) -> Case:
             user,
             case,
             version=version,
-            departments=_departments(user, data["departments"], "departments", near),
+            departments=_case_departments(case, data["departments"], "departments"),
             units=_units(user, data["units"], "units"),
             note=data["note"],
         )

@@ -158,15 +158,6 @@ def _subdistrict_units(user: User, case: Case) -> QuerySet[OrgUnit]:
     )
 
 
-def _departments(user: User, case: Case) -> QuerySet[Department]:
-    """The departments of the case's sub-district. Whoever may dispatch or call in on the case may name any of
-    them (a community's staff do not otherwise see the office's departments, which sit above them)."""
-    root = routing.subdistrict_of(case.org_unit) or case.org_unit
-    return Department.objects.filter(is_active=True, org_unit__path__startswith=root.path).order_by(
-        "sort_order", "name"
-    )
-
-
 class UnitChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj: Any) -> str:
         depth = max(0, obj.depth - 2)
@@ -197,8 +188,8 @@ class DispatchForm(CaseActionForm):
         fields = self.fields
         fields["lead_unit"].queryset = units.filter(pk__in=lead_units)  # type: ignore[attr-defined]
         fields["co_units"].queryset = units  # type: ignore[attr-defined]
-        fields["lead_department"].queryset = _departments(self.user, self.case)  # type: ignore[attr-defined]
-        fields["co_departments"].queryset = _departments(self.user, self.case)  # type: ignore[attr-defined]
+        fields["lead_department"].queryset = routing.departments_for(self.case)  # type: ignore[attr-defined]
+        fields["co_departments"].queryset = routing.departments_for(self.case)  # type: ignore[attr-defined]
         for name in ("lead_unit", "lead_department"):
             _select(fields[name])
         for name in ("co_units", "co_departments"):
@@ -394,7 +385,7 @@ class WhistleForm(CaseActionForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["departments"].queryset = _departments(self.user, self.case)  # type: ignore[attr-defined]
+        self.fields["departments"].queryset = routing.departments_for(self.case)  # type: ignore[attr-defined]
         self.fields["units"].queryset = _subdistrict_units(self.user, self.case)  # type: ignore[attr-defined]
         for name in ("departments", "units"):
             self.fields[name].widget.attrs.update({"class": "form-select", "size": "5"})

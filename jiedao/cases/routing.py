@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from jiedao.cases.models import Case, DispatchRule, PetitionType
@@ -50,6 +51,16 @@ def subdistrict_of(unit: OrgUnit) -> OrgUnit | None:
         OrgUnit.objects.filter(path__in=OrgUnit.path_lineage(unit.path), kind=OrgUnit.Kind.SUBDISTRICT)
         .order_by("-depth")
         .first()
+    )
+
+
+def departments_for(case: Case) -> QuerySet[Department]:
+    """The departments a case may be dispatched, co-assigned or whistled to: those of its sub-district.
+    Whoever may dispatch the case may name any of them (a community's staff do not otherwise see the office's
+    departments, which sit above them)."""
+    root = subdistrict_of(case.org_unit) or case.org_unit
+    return Department.objects.filter(is_active=True, org_unit__path__startswith=root.path).order_by(
+        "sort_order", "name"
     )
 
 

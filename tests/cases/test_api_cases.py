@@ -13,6 +13,7 @@ from django.test.client import RequestFactory
 from jiedao.cases import api, services
 from jiedao.cases.filters import CaseFilterSet
 from jiedao.cases.models import Case, Status
+from jiedao.core.models import Department
 from tests.world import World
 
 pytestmark = pytest.mark.django_db
@@ -221,6 +222,21 @@ def test_dispatch_to_a_department_by_code(
     assert body.status_code == 200, body.json()
     assert body.json()["lead_department"] == "xinfang"
     assert case.assignments.filter(role="co", unit=world.grid_a).exists()
+
+
+def test_community_staff_dispatch_to_the_sub_district_departments_as_on_the_case_page(
+    world: World, client_for: Callable[[str], Client], make_case: Make
+) -> None:
+    """The API offers the same departments as the dispatch form: those of the case's sub-district, which a
+    community's staff otherwise do not see; another sub-district's department is unknown here."""
+    case = make_case("accepted")
+    body = _step(client_for("comm_a"), case, "dispatch", lead_department="xinfang")
+    assert body.status_code == 200, body.json()
+    assert body.json()["lead_department"] == "xinfang"
+    other = make_case("accepted")
+    Department.objects.create(org_unit=world.other_subdistrict, code="elsewhere", name="别处科室")
+    response = _step(client_for("comm_a"), other, "dispatch", lead_department="elsewhere")
+    assert response.status_code == 400 and "lead_department" in response.json()
 
 
 def test_create_refusals(world: World, client_for: Callable[[str], Client], catalog: Any) -> None:
