@@ -26,10 +26,9 @@ from jiedao.cases.models import (
     Rating,
     Status,
 )
+from jiedao.cases.rules import led_by_q
 from jiedao.core.filters import UnderFilter
 from jiedao.core.models import OrgUnit
-from jiedao.core.models.scope import under_path
-from jiedao.core.permissions import departments_of, scope_paths
 
 
 class Box(django_filters.ChoiceFilter):
@@ -46,12 +45,7 @@ class Box(django_filters.ChoiceFilter):
             return queryset.none()
         if value == "charge":
             return queryset.filter(leader_in_charge=user)
-        lead = Q(pk__in=[])
-        depts = departments_of(user)
-        if depts:
-            lead |= Q(lead_department_id__in=depts)
-        for path in scope_paths(user, "case.handle") or []:
-            lead |= Q(lead_department__isnull=True) & under_path("lead_unit__path", path, queryset.db)
+        lead = led_by_q(user, queryset.db)
         if value == "mine":
             return queryset.filter(
                 Q(handler=user) | (lead & Q(status__in=[Status.DISPATCHED, Status.HANDLING]))

@@ -9,12 +9,22 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from jiedao.cases import workflow
 from jiedao.cases.models import Assignment, Case
 from jiedao.core.models import Role
-from jiedao.core.permissions import STAFF_READERS, can, departments_of, is_unrestricted, register, roles_of
+from jiedao.core.models.scope import under_path
+from jiedao.core.permissions import (
+    STAFF_READERS,
+    can,
+    departments_of,
+    is_unrestricted,
+    register,
+    roles_of,
+    scope_paths,
+)
 
 R = Role
 HANDLERS = {R.DEPARTMENT_STAFF, R.COMMUNITY_STAFF, R.GRID_WORKER, R.LEADER, R.DISTRICT_STAFF, R.ADMINISTRATOR}
@@ -76,6 +86,18 @@ def may_handle(user: Any, case: Case) -> bool:
         return False
     assert case.lead_unit is not None
     return can(user, "case.handle", case.lead_unit)
+
+
+def led_by_q(user: Any, using: str = "default") -> Q:
+    """Cases whose lead is the user's: their department's, or a unit at or below one where they may handle
+    cases (the queryset form of `may_handle`'s lead rule, for work lists)."""
+    lead = Q(pk__in=[])
+    depts = departments_of(user)
+    if depts:
+        lead |= Q(lead_department_id__in=depts)
+    for path in scope_paths(user, "case.handle") or []:
+        lead |= Q(lead_department__isnull=True) & under_path("lead_unit__path", path, using)
+    return lead
 
 
 def pending_whistle(user: Any, case: Case) -> Assignment | None:

@@ -10,9 +10,9 @@ from django.utils.translation import gettext_lazy
 
 from jiedao.cases.clock import light_of
 from jiedao.cases.models import Case, Light, Request, Status
+from jiedao.cases.rules import led_by_q
 from jiedao.core import worklist
-from jiedao.core.models.scope import under_path
-from jiedao.core.permissions import can, departments_of, scope_paths
+from jiedao.core.permissions import can
 
 LIMIT = 30
 LEVEL: dict[str, str] = {Light.RED: "danger", Light.YELLOW: "warning"}
@@ -20,14 +20,7 @@ LEVEL: dict[str, str] = {Light.RED: "danger", Light.YELLOW: "warning"}
 
 def my_cases_q(user: Any) -> Q:
     """Cases waiting on this user: handled by them, or led by their department or a unit they belong to."""
-    q = Q(handler=user)
-    depts = departments_of(user)
-    if depts:
-        q |= Q(lead_department_id__in=depts)
-    paths = scope_paths(user, "case.handle") or []
-    for path in paths:
-        q |= Q(lead_department__isnull=True) & under_path("lead_unit__path", path)
-    return q
+    return Q(handler=user) | led_by_q(user)
 
 
 def case_items(user: Any) -> list[worklist.WorkItem]:
