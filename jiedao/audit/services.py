@@ -128,9 +128,12 @@ def record_event(
         actor = None
     if org_path is None:
         org_path = getattr(obj, "scope_path", "") if obj is not None else ""
-    with transaction.atomic():
-        ChainHead.objects.get_or_create(id=1)
-        head = ChainHead.objects.select_for_update().get(id=1)
+    # No savepoint inside the caller's transaction: an event that cannot be written fails the whole action.
+    with transaction.atomic(savepoint=False):
+        head = ChainHead.objects.select_for_update().filter(id=1).first()
+        if head is None:  # the first event ever: the head row is made with it
+            ChainHead.objects.get_or_create(id=1)
+            head = ChainHead.objects.select_for_update().get(id=1)
         event = AuditEvent(
             seq=head.seq + 1,
             created_at=timezone.now(),

@@ -3,18 +3,19 @@
 A model that must act at a time mixes in `DueItemMixin` (an indexed `due_at` and a `due_state`) and registers
 a handler with `register_due(Model, handler)`, usually in its app's `ready()`. `run_due()` is one pass of the
 worker: for every registered model it selects what is due (pending rows with `due_at <= now`, through the
-(due_state, due_at) index, plus rows claimed longer ago than the lease — their worker died) and claims each
-row with a conditional UPDATE::
+(due_state, due_at) index, plus rows claimed longer ago than the lease — their worker died) and claims the due
+rows, a batch at a time, with one conditional UPDATE and one new token::
 
     UPDATE … SET due_state='claimed', claim_token=<new>, claimed_at=now, attempts=attempts+1
-    WHERE id=? AND due_state=<seen state> AND claim_token=<seen token>
+    WHERE id IN (…) AND due_state='pending' AND due_at <= now
 
-and goes on only when exactly one row changed. The handler then runs in a transaction which also marks the
-row done (again conditionally on the claim token, so a worker whose claim was taken over rolls back) and
-writes a "deadline.fired" audit event; side effects such as e-mail are sent on commit. A handler that raises
-puts the row back to pending with `last_error` (to be retried at the next pass), or to failed after
-`max_attempts`, and writes "deadline.failed". Any number of workers may run at once: no broker, no locks
-held while handlers run.
+(a stale row: `WHERE id=? AND due_state='claimed' AND claim_token=<seen token>`), then goes on with the rows
+that carry its token: another worker's UPDATE of the same rows finds them claimed and skips them. The handler
+then runs in a transaction which also marks the row done (again conditionally on the claim token, so a worker
+whose claim was taken over rolls back) and writes a "deadline.fired" audit event; side effects such as e-mail
+are sent on commit. A handler that raises puts the row back to pending with `last_error` (to be retried at the
+next pass), or to failed after `max_attempts`, and writes "deadline.failed". Any number of workers may run at
+once: no broker, no locks held while handlers run.
 
 Run it with `python manage.py tick` (one pass; `--loop` to repeat) or through django-tasks
 (`python manage.py schedule_tick && python manage.py db_worker`, see `jiedao.core.tasks`).
@@ -164,19 +165,27 @@ def _candidates(reg: DueRegistration, now: datetime, limit: int) -> list[tuple[A
     return stale + due
 
 
-def _claim(
-    reg: DueRegistration, pk: Any, state: str, token: uuid.UUID | None, now: datetime
-) -> uuid.UUID | None:
+def _take_over(reg: DueRegistration, pk: Any, token: uuid.UUID | None, now: datetime) -> uuid.UUID | None:
+    """Take over one stale claim (its worker presumed dead), unless another worker did first."""
     new_token = uuid.uuid4()
-    conditions: dict[str, Any] = {"pk": pk, "due_state": state, "claim_token": token}
-    if state == DueState.PENDING:
-        conditions["due_at__lte"] = now  # not rescheduled meanwhile
-    else:
-        conditions["claimed_at__lt"] = now - reg.lease  # still stale
-    changed = reg.model._default_manager.filter(**conditions).update(
-        due_state=DueState.CLAIMED, claim_token=new_token, claimed_at=now, attempts=F("attempts") + 1
+    stale = reg.model._default_manager.filter(
+        pk=pk, due_state=DueState.CLAIMED, claim_token=token, claimed_at__lt=now - reg.lease
     )
+    changed = stale.update(claim_token=new_token, claimed_at=now, attempts=F("attempts") + 1)
     return new_token if changed == 1 else None
+
+
+def _claim_batch(reg: DueRegistration, pks: list[Any], now: datetime) -> tuple[uuid.UUID, list[models.Model]]:
+    """Claim the pending rows among `pks` still due (not rescheduled, cancelled or claimed meanwhile) with one
+    UPDATE and one token, and load them: the rows that carry the token are ours."""
+    token = uuid.uuid4()
+    manager = reg.model._default_manager
+    changed = manager.filter(pk__in=pks, due_state=DueState.PENDING, due_at__lte=now).update(
+        due_state=DueState.CLAIMED, claim_token=token, claimed_at=now, attempts=F("attempts") + 1
+    )
+    if not changed:
+        return token, []
+    return token, list(manager.filter(pk__in=pks, claim_token=token).order_by("due_at"))
 
 
 def _run_handler(reg: DueRegistration, item: models.Model, token: uuid.UUID, now: datetime) -> None:
@@ -219,20 +228,21 @@ def _release(reg: DueRegistration, item: models.Model, token: uuid.UUID, error: 
     return True
 
 
-def _fire(reg: DueRegistration, pk: Any, token: uuid.UUID, now: datetime, report: TickReport) -> None:
+def _fire(
+    reg: DueRegistration, item: models.Model, token: uuid.UUID, now: datetime, report: TickReport
+) -> None:
     label = reg.model._meta.label_lower
-    item = _retrying(partial(reg.model._default_manager.get, pk=pk))
     try:
         _retrying(partial(_run_handler, reg, item, token, now))
     except _ClaimLost:
-        logger.warning("deadline %s #%s: claim taken over while running; rolled back", label, pk)
+        logger.warning("deadline %s #%s: claim taken over while running; rolled back", label, item.pk)
         report.lost += 1
         return
     except Exception as exc:  # any handler failure is recorded and retried at a later pass
         attempts = int(getattr(item, "attempts", 0))
         final = attempts >= reg.max_attempts
         error = f"{type(exc).__name__}: {exc}"[:2000]
-        logger.warning("deadline %s #%s failed (attempt %s): %s", label, pk, attempts, error)
+        logger.warning("deadline %s #%s failed (attempt %s): %s", label, item.pk, attempts, error)
         if not _retrying(partial(_release, reg, item, token, error, final)):
             report.lost += 1
         elif final:
@@ -241,6 +251,11 @@ def _fire(reg: DueRegistration, pk: Any, token: uuid.UUID, now: datetime, report
             report.retried += 1
         return
     report.done += 1
+
+
+#: Due rows claimed per UPDATE: small enough that several workers share a large backlog, large enough that a
+#: pass over a hundred due rows costs a few statements rather than two per row.
+CLAIM_BATCH = 50
 
 
 def run_due(now: datetime | None = None, limit: int = 500) -> TickReport:
@@ -253,13 +268,25 @@ def run_due(now: datetime | None = None, limit: int = 500) -> TickReport:
         now = timezone.now()
     report = TickReport()
     for reg in registrations():
-        for pk, state, token in _retrying(partial(_candidates, reg, now, limit)):
-            new_token = _retrying(partial(_claim, reg, pk, state, token, now))
+        candidates = _retrying(partial(_candidates, reg, now, limit))
+        for pk, state, token in candidates:
+            if state == DueState.PENDING:
+                continue
+            new_token = _retrying(partial(_take_over, reg, pk, token, now))
             if new_token is None:
                 report.lost += 1
                 continue
             report.claimed += 1
-            _fire(reg, pk, new_token, now, report)
+            item = _retrying(partial(reg.model._default_manager.get, pk=pk))
+            _fire(reg, item, new_token, now, report)
+        due = [pk for pk, state, _token in candidates if state == DueState.PENDING]
+        for start in range(0, len(due), CLAIM_BATCH):
+            batch = due[start : start + CLAIM_BATCH]
+            batch_token, items = _retrying(partial(_claim_batch, reg, batch, now))
+            report.claimed += len(items)
+            report.lost += len(batch) - len(items)
+            for item in items:
+                _fire(reg, item, batch_token, now, report)
     return report
 
 

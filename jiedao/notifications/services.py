@@ -76,7 +76,7 @@ def notify(
         Notification(recipient=user, title=title, body=body, url=url, kind=kind, actor_id=actor_id)
         for user in users
     ]
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # no savepoint: a failure here fails the caller's transaction
         created = Notification.objects.bulk_create(rows)
         external = tuple(channel for channel in (EMAIL, SMS) if channel in wanted)
         if external:
