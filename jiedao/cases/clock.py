@@ -250,10 +250,12 @@ def cancel_clocks(case: Case, kinds: list[str] | None = None) -> int:
     return qs.update(due_state=DueState.CANCELLED, claim_token=None)
 
 
-def schedule_clocks(case: Case, now: datetime | None = None) -> list[Clock]:
-    """Replace the case's pending timed actions with those its current state and deadlines call for."""
+def schedule_clocks(case: Case, now: datetime | None = None, *, new_case: bool = False) -> list[Clock]:
+    """Replace the case's pending timed actions with those its current state and deadlines call for
+    (`new_case`: the case was just made and has none to replace)."""
     now = now or timezone.now()
-    cancel_clocks(case)
+    if not new_case:
+        cancel_clocks(case)
     clocks: list[Clock] = []
     if case.status not in OPEN_STATUSES:
         return clocks

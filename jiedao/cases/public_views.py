@@ -161,6 +161,7 @@ def submit(request: HttpRequest) -> HttpResponse:
                             uploads=uploads,
                             idempotency_key=data["key"],
                             submit_ip=ip,
+                            leaf_fields=form.catalog.fields.get(category.code, []),
                         )
                     except ValidationError as exc:
                         form.add_error(None, exc)

@@ -9,11 +9,11 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -63,14 +63,28 @@ def next_number(when: datetime) -> str:
     """GC + yyyymmdd + a five-digit daily sequence, advanced by a conditional update inside the caller's
     transaction (the row stays locked until commit, so two processes never get the same number)."""
     day = timezone.localtime(when).date()
-    if not NumberCounter.objects.filter(day=day).update(last=F("last") + 1):
+    last = _advance_counter(day)
+    if last is None:
         try:
             with transaction.atomic():
                 NumberCounter.objects.create(day=day, last=1)
-        except IntegrityError:
-            NumberCounter.objects.filter(day=day).update(last=F("last") + 1)
-    last = NumberCounter.objects.get(day=day).last
+                last = 1
+        except IntegrityError:  # another process made the day's row first
+            last = _advance_counter(day)
+    assert last is not None
     return f"GC{day:%Y%m%d}{last:05d}"
+
+
+def _advance_counter(day: date) -> int | None:
+    """UPDATE … RETURNING (PostgreSQL; SQLite 3.35+): the new value in one round trip, None without a row."""
+    table = connection.ops.quote_name(NumberCounter._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET last = last + 1 WHERE day = %s RETURNING last",
+            [connection.ops.adapt_datefield_value(day)],
+        )
+        row = cursor.fetchone()
+    return int(row[0]) if row else None
 
 
 def _actor_label(actor: Any) -> str:
@@ -133,43 +147,42 @@ def save_attachments(
 
 def people(
     *,
-    unit: OrgUnit | None = None,
-    department: Department | None = None,
+    unit: OrgUnit | int | None = None,
+    department: Department | int | None = None,
     roles: Iterable[str] | None = None,
-    at_or_above: bool = False,
+    at_or_above: str = "",
 ) -> list[User]:
-    """Active users attached to a unit (exactly, or with `at_or_above` to it or any unit above it) or to a
-    department, in the given roles."""
-    qs = Membership.objects.filter(is_active=True, user__is_active=True)
+    """Active users in the given roles attached to a department, to a unit (object or id), or with
+    `at_or_above` (an org path) to that unit or any unit above it. One query."""
+    qs = Membership.objects.filter(is_active=True)
     if roles is not None:
         qs = qs.filter(role__in=list(roles))
     if department is not None:
         qs = qs.filter(department=department)
     elif unit is not None:
-        if at_or_above:
-            qs = qs.filter(org_path__in=OrgUnit.path_lineage(unit.path))
-        else:
-            qs = qs.filter(org_unit=unit)
+        qs = qs.filter(org_unit=unit)
+    elif at_or_above:
+        qs = qs.filter(org_path__in=OrgUnit.path_lineage(at_or_above))
     else:
         return []
-    ids = set(qs.values_list("user_id", flat=True))
-    return list(User.objects.filter(pk__in=ids))
+    return list(User.objects.filter(is_active=True, pk__in=qs.values("user_id")))
 
 
 def lead_people(case: Case) -> list[User]:
     handlers = {Role.DEPARTMENT_STAFF, Role.COMMUNITY_STAFF, Role.GRID_WORKER}
-    if case.lead_department is not None:
-        return people(department=case.lead_department)
-    if case.lead_unit is not None:
-        return people(unit=case.lead_unit, roles=handlers)
+    if case.lead_department_id is not None:
+        return people(department=case.lead_department_id)
+    if case.lead_unit_id is not None:
+        return people(unit=case.lead_unit_id, roles=handlers)
     return []
 
 
 def leaders_over(case: Case) -> list[User]:
     """The leader in charge, else the sub-district's leaders above the case's place."""
-    if case.leader_in_charge is not None and case.leader_in_charge.is_active:
-        return [case.leader_in_charge]
-    return people(unit=case.org_unit, roles=[Role.LEADER], at_or_above=True)
+    leader = case.leader_in_charge if case.leader_in_charge_id is not None else None  # no query when unset
+    if leader is not None and leader.is_active:
+        return [leader]
+    return people(at_or_above=case.org_path, roles=[Role.LEADER])
 
 
 def _notify(users: Iterable[User], case: Case, title: str, body: str = "", sms: bool = False) -> None:
@@ -320,11 +333,16 @@ class Transition:
 # Intake
 
 
-def validate_extra(category: Category, values: dict[str, Any]) -> dict[str, Any]:
-    """Check the category's extra fields; returns cleaned values keyed by field code."""
+def validate_extra(
+    category: Category, values: dict[str, Any], fields: Sequence[CategoryField] | None = None
+) -> dict[str, Any]:
+    """Check the category's extra fields (`fields`, when the caller has them); returns cleaned values keyed by
+    field code."""
     cleaned: dict[str, Any] = {}
     errors: list[str] = []
-    for field in CategoryField.objects.filter(category__in=category.lineage()).order_by("sort_order"):
+    if fields is None:
+        fields = CategoryField.objects.filter(category__in=category.lineage()).order_by("sort_order")
+    for field in fields:
         raw = values.get(field.code)
         empty = raw in (None, "", [], ())
         if empty:
@@ -405,10 +423,13 @@ def create_case(
     submit_ip: str | None = None,
     accept: bool = False,
     now: datetime | None = None,
+    leaf_fields: Sequence[CategoryField] | None = None,
 ) -> Case:
     """Register a case. Staff (`actor` a user) need "case.create" on the place; the public portal and Open311
     pass actor=PUBLIC. With `accept`, a staff member who may accept takes it in at once. A repeated
-    `idempotency_key` returns the case already made by the first submit."""
+    `idempotency_key` returns the case already made by the first submit. `leaf_fields`: the category's extra
+    fields from a caller that knows the category is a leaf (the portal's cached catalogue), saving the
+    look-ups."""
     now = now or timezone.now()
     if isinstance(actor, User):
         require(actor, "case.create", org_unit)
@@ -416,14 +437,11 @@ def create_case(
             require(actor, "case.accept", org_unit)
     elif actor != PUBLIC:
         raise PermissionDenied("case.create")
-    if idempotency_key:
+    if idempotency_key:  # a repeat is caught by the key's unique index (see the end)
         idempotency_key = hashlib.sha256(idempotency_key.encode()).hexdigest()
-        existing = Case.objects.filter(idempotency_key=idempotency_key).first()
-        if existing is not None:
-            return existing
     description = (description or "").strip()
     errors: list[str] = []
-    if not category.is_active or category.children.filter(is_active=True).exists():
+    if not category.is_active or (leaf_fields is None and category.children.filter(is_active=True).exists()):
         errors.append(_("请选择具体的诉求类别。"))
     if len(description) < 5:
         errors.append(_("请把诉求内容写清楚（至少 5 个字）。"))
@@ -445,71 +463,71 @@ def create_case(
         errors.append(_("渠道无效。"))
     if errors:
         raise ValidationError(errors)
-    cleaned_extra = validate_extra(category, extra or {})
+    cleaned_extra = validate_extra(category, extra or {}, leaf_fields)
     title = (title or description).strip().replace("\n", " ")[:60]
 
-    with transaction.atomic():
-        case = Case(
-            number=next_number(now),
-            channel=channel,
-            category=category,
-            priority=priority,
-            confidential=confidential or petition_type == PetitionType.ACCUSATION,
-            title=title,
-            description=description,
-            extra=cleaned_extra,
-            org_unit=org_unit,
-            address=address[:200],
-            longitude=longitude,
-            latitude=latitude,
-            anonymous=anonymous,
-            requester_name="" if anonymous else requester_name[:60],
-            requester_phone="" if anonymous else requester_phone[:20],
-            petition_type=petition_type,
-            accused_unit=accused_unit,
-            accused_department=accused_department,
-            same_facts_as=same_facts_as,
-            leader_in_charge=leader_in_charge or (_petition_leader(org_unit) if petition_type else None),
-            status=Status.REGISTERED,
-            received_at=now,
-            idempotency_key=idempotency_key or None,
-            submit_ip=submit_ip,
-            created_by=_user(actor),
-        )
-        refused_reason = ""
-        if petition_type and same_facts_as is not None and same_facts_as.review_level >= 2:
-            refused_reason = _(
-                "该事项已于 %(number)s 办理并经复核，信访人以同一事实和理由再次提出，"
-                "不再受理（信访工作条例第三十五条）。"
-            ) % {"number": same_facts_as.number}
-            case.status = Status.NOT_ACCEPTED
-            case.reply = refused_reason
-            case.closed_at = now  # answered at once, like any 不予受理 (see refuse)
-        elif accept:
-            case.status = Status.ACCEPTED
-            case.accepted_at = now
-            clock.handling_deadline(case, now).apply(case)
-        elif petition_type:
-            clock.petition_accept_deadline(now).apply(case)
-        case._history_user = _user(actor)  # type: ignore[attr-defined]
-        try:
-            with transaction.atomic():
-                case.save()
-        except IntegrityError:
-            if idempotency_key:
-                found = Case.objects.filter(idempotency_key=idempotency_key).first()
-                if found is not None:
-                    return found
+    try:
+        with transaction.atomic():
+            case = Case(
+                number=next_number(now),
+                channel=channel,
+                category=category,
+                priority=priority,
+                confidential=confidential or petition_type == PetitionType.ACCUSATION,
+                title=title,
+                description=description,
+                extra=cleaned_extra,
+                org_unit=org_unit,
+                address=address[:200],
+                longitude=longitude,
+                latitude=latitude,
+                anonymous=anonymous,
+                requester_name="" if anonymous else requester_name[:60],
+                requester_phone="" if anonymous else requester_phone[:20],
+                petition_type=petition_type,
+                accused_unit=accused_unit,
+                accused_department=accused_department,
+                same_facts_as=same_facts_as,
+                leader_in_charge=leader_in_charge or (_petition_leader(org_unit) if petition_type else None),
+                status=Status.REGISTERED,
+                received_at=now,
+                idempotency_key=idempotency_key or None,
+                submit_ip=submit_ip,
+                created_by=_user(actor),
+            )
+            refused_reason = ""
+            if petition_type and same_facts_as is not None and same_facts_as.review_level >= 2:
+                refused_reason = _(
+                    "该事项已于 %(number)s 办理并经复核，信访人以同一事实和理由再次提出，"
+                    "不再受理（信访工作条例第三十五条）。"
+                ) % {"number": same_facts_as.number}
+                case.status = Status.NOT_ACCEPTED
+                case.reply = refused_reason
+                case.closed_at = now  # answered at once, like any 不予受理 (see refuse)
+            elif accept:
+                case.status = Status.ACCEPTED
+                case.accepted_at = now
+                clock.handling_deadline(case, now).apply(case)
+            elif petition_type:
+                clock.petition_accept_deadline(now).apply(case)
+            case._history_user = _user(actor)  # type: ignore[attr-defined]
+            case.save()
+            step = add_step(case, "create", actor, note=refused_reason, data={"channel": channel}, now=now)
+            if accept:
+                add_step(case, "accept", actor, from_status=Status.REGISTERED, now=now)
+            save_attachments(case, step, uploads, actor)
+            _event("case.create", actor, case, {"channel": channel, "status": case.status})
+            if case.status == Status.NOT_ACCEPTED:
+                tell_requester(case, refused_reason)
+            else:
+                clock.schedule_clocks(case, now, new_case=True)
+    except IntegrityError:
+        # The same submit again (a double tap, a client's retry): the key's unique index refused the row, the
+        # whole registration (its number included) is rolled back, and the case the first submit made is it.
+        found = Case.objects.filter(idempotency_key=idempotency_key).first() if idempotency_key else None
+        if found is None:
             raise
-        step = add_step(case, "create", actor, note=refused_reason, data={"channel": channel}, now=now)
-        if accept:
-            add_step(case, "accept", actor, from_status=Status.REGISTERED, now=now)
-        save_attachments(case, step, uploads, actor)
-        _event("case.create", actor, case, {"channel": channel, "status": case.status})
-        if case.status == Status.NOT_ACCEPTED:
-            tell_requester(case, refused_reason)
-        else:
-            clock.schedule_clocks(case, now)
+        return found
     return case
 
 
@@ -913,7 +931,7 @@ def escalate(actor: User, case: Case, *, version: int | None, reason: str) -> Ca
         t.note = reason
     if not t.done_already:
         _notify(
-            people(unit=t.case.org_unit, roles=[Role.DISTRICT_STAFF], at_or_above=True),
+            people(at_or_above=t.case.org_path, roles=[Role.DISTRICT_STAFF]),
             t.case,
             _("街道上报工单 %(n)s，请区级处理") % {"n": t.case.number},
             reason,
@@ -1031,9 +1049,9 @@ def comment(actor: User, case: Case, *, note: str, uploads: Sequence[CheckedUplo
 
 
 def on_clock(item: Clock) -> None:
-    case = Case.objects.select_related(
-        "category", "org_unit", "lead_unit", "lead_department", "leader_in_charge", "handler"
-    ).get(pk=item.case_id)
+    # No joins: on PostgreSQL planning a six-way join costs more than the few related rows loaded on demand.
+    case = Case.objects.get(pk=item.case_id)
+    item.case = case  # the engine's "deadline.fired" event reads the clock's scope through it
     if case.status not in OPEN_STATUSES:
         return
     if (
@@ -1043,7 +1061,8 @@ def on_clock(item: Clock) -> None:
         return  # the deadline moved (extension, reopening): a newer clock covers it
     number = case.number
     if item.kind == Clock.Kind.REMIND:
-        recipients = lead_people(case) + ([case.handler] if case.handler else [])
+        handler = case.handler if case.handler_id is not None else None  # no query when unset
+        recipients = lead_people(case) + ([handler] if handler is not None else [])
         title = clock.remind_text(number, item.deadline)  # the case's deadline (checked above)
         action = "remind"
     elif item.kind == Clock.Kind.OVERDUE:
@@ -1059,9 +1078,7 @@ def on_clock(item: Clock) -> None:
     elif item.kind == Clock.Kind.PETITION_ACCEPT:
         if case.status != Status.REGISTERED:
             return
-        recipients = leaders_over(case) + people(
-            unit=case.org_unit, roles=[Role.DEPARTMENT_STAFF], at_or_above=True
-        )
+        recipients = leaders_over(case) + people(at_or_above=case.org_path, roles=[Role.DEPARTMENT_STAFF])
         title = _("信访件 %(n)s 已超过 15 日告知期限，尚未决定是否受理") % {"n": number}
         action = "petition_accept_overdue"
     else:
