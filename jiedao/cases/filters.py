@@ -56,7 +56,9 @@ class Box(django_filters.ChoiceFilter):
 class CaseFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label=_("关键词"))
     box = Box()
-    status = django_filters.MultipleChoiceFilter(choices=Status.choices, label=_("状态"))
+    # distinct=False: a status is a column of the case, no join can repeat a row (django-filter's default
+    # DISTINCT made PostgreSQL sort every matching row, description included, before counting).
+    status = django_filters.MultipleChoiceFilter(choices=Status.choices, label=_("状态"), distinct=False)
     open = django_filters.BooleanFilter(method="open_only", label=_("仅办理中"))
     category = django_filters.CharFilter(method="in_category", label=_("类别代码（含下级）"))
     channel = django_filters.ChoiceFilter(choices=Channel.choices, label=_("渠道"))
