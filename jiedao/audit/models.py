@@ -53,6 +53,7 @@ class AuditEvent(models.Model):
         related_name="+",
         verbose_name=_("操作人"),
         db_constraint=False,
+        db_index=False,  # audit_actor_idx (actor, created_at) answers it
     )
     actor_repr = models.CharField(_("操作人名称"), max_length=150, blank=True, editable=False)
     kind = models.CharField(_("类别"), max_length=64, db_index=True, editable=False)

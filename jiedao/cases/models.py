@@ -306,7 +306,11 @@ class Case(ScopedModel):
     number = models.CharField(_("编号"), max_length=20, unique=True)
     channel = models.CharField(_("渠道"), max_length=16, choices=Channel.choices)
     category = models.ForeignKey(
-        Category, on_delete=models.PROTECT, related_name="cases", verbose_name=_("类别")
+        Category,
+        on_delete=models.PROTECT,
+        related_name="cases",
+        verbose_name=_("类别"),
+        db_index=False,
     )
     priority = models.CharField(
         _("紧急程度"), max_length=16, choices=Priority.choices, default=Priority.NORMAL
@@ -360,6 +364,7 @@ class Case(ScopedModel):
         blank=True,
         related_name="cases_in_charge",
         verbose_name=_("包案领导"),
+        db_index=False,
     )
 
     status = models.CharField(_("状态"), max_length=16, choices=Status.choices, default=Status.REGISTERED)
@@ -370,6 +375,7 @@ class Case(ScopedModel):
         blank=True,
         related_name="+",
         verbose_name=_("主办单位"),
+        db_index=False,
     )
     lead_department = models.ForeignKey(
         "core.Department",
@@ -378,6 +384,7 @@ class Case(ScopedModel):
         blank=True,
         related_name="+",
         verbose_name=_("主办科室"),
+        db_index=False,
     )
     handler = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -386,6 +393,7 @@ class Case(ScopedModel):
         blank=True,
         related_name="cases_handled",
         verbose_name=_("经办人"),
+        db_index=False,
     )
     dispatch_rule = models.ForeignKey(
         DispatchRule,
@@ -440,12 +448,29 @@ class Case(ScopedModel):
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
     objects = CaseQuerySet.as_manager()  # type: ignore[misc]  # the scoped manager, with confidentiality
-    history = HistoricalRecords(excluded_fields=["updated_at", "version"])
+    # The history is read per case (by id, in date order); the other columns' indexes only slowed each save.
+    history = HistoricalRecords(
+        excluded_fields=["updated_at", "version"],
+        no_db_index=[
+            *(
+                "org_unit",
+                "category",
+                "same_facts_as",
+                "accused_unit",
+                "accused_department",
+                "leader_in_charge",
+            ),
+            *("lead_unit", "lead_department", "handler", "dispatch_rule", "merged_into", "created_by"),
+            *("org_path", "number", "received_at", "idempotency_key"),
+        ],
+    )
 
     class Meta:
         verbose_name = _("工单")
         verbose_name_plural = _("工单")
         ordering = ["-received_at", "-id"]
+        # The five (foreign key, …) indexes below also answer their key alone, so those keys have no index of
+        # their own (db_index=False): every index is one more write on each save.
         indexes = [
             models.Index(fields=["org_path", "received_at"], name="case_scope_received_idx"),
             models.Index(fields=["status", "org_path"], name="case_status_scope_idx"),
@@ -549,7 +574,9 @@ class Step(models.Model):
     """One entry of a case's timeline: who did what, when, with a note and files. `public` entries are shown
     on the public tracking page (without names of staff)."""
 
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="steps", verbose_name=_("工单"))
+    case = models.ForeignKey(  # indexed by case_step_idx (case, created_at)
+        Case, on_delete=models.CASCADE, related_name="steps", verbose_name=_("工单"), db_index=False
+    )
     action = models.CharField(_("操作"), max_length=32)
     from_status = models.CharField(_("原状态"), max_length=16, blank=True)
     to_status = models.CharField(_("新状态"), max_length=16, blank=True)
