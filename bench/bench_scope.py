@@ -55,7 +55,7 @@ def setup_django(tmp: Path) -> None:
 
     django.setup()
     db = settings.DATABASES["default"]
-    if db["ENGINE"].endswith("sqlite3"):
+    if "sqlite" in db["ENGINE"]:
         db.setdefault("TEST", {})["NAME"] = str(tmp / "bench.sqlite3")
 
 

@@ -106,6 +106,7 @@ except ValueError as exc:
         f"Environment variable DATABASE_URL is not a valid database URL: {exc}"
     ) from None
 if _db["ENGINE"] == "django.db.backends.sqlite3":
+    _db["ENGINE"] = "jiedao.core.sqlite"  # Django's, with writers queued on a file lock (see its docstring)
     _db["OPTIONS"] = {
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
         "transaction_mode": "IMMEDIATE",

@@ -24,3 +24,9 @@ STORAGES = {
 }
 TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 AXES_ENABLED = True
+
+# pytest-django knows an in-memory SQLite test database by Django's own engine name; our wrapper
+# (jiedao.core.sqlite, writers queued on a file lock) does nothing for an in-memory database anyway, and
+# tests/test_sqlite_writer_lock.py tests it on a file.
+if DATABASES["default"]["ENGINE"] == "jiedao.core.sqlite":  # noqa: F405
+    DATABASES["default"]["ENGINE"] = "django.db.backends.sqlite3"  # noqa: F405
