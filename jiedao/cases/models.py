@@ -14,8 +14,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
-from simple_history.models import HistoricalRecords
 
+from jiedao.core.history import HistoricalRecords
 from jiedao.core.models.deadlines import DueItemMixin
 from jiedao.core.models.scope import ScopedModel, ScopedQuerySet, under_path
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
-from simple_history.models import HistoricalRecords
+
+from jiedao.core.history import HistoricalRecords
 
 
 class WorkdayOverride(models.Model):

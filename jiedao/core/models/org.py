@@ -5,9 +5,9 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
-from simple_history.models import HistoricalRecords
 from treebeard.mp_tree import MP_Node, MP_NodeManager, MP_NodeQuerySet
 
+from jiedao.core.history import HistoricalRecords
 from jiedao.core.models.scope import ScopedModel, ScopeQuerySetMixin
 
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.translation import gettext_lazy as _
-from simple_history.models import HistoricalRecords
 
+from jiedao.core.history import HistoricalRecords
 from jiedao.core.models.scope import ScopedModel
 
 
