@@ -11,7 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.ipv6 import clean_ipv6_address
@@ -130,12 +130,9 @@ def record_event(
         org_path = getattr(obj, "scope_path", "") if obj is not None else ""
     # No savepoint inside the caller's transaction: an event that cannot be written fails the whole action.
     with transaction.atomic(savepoint=False):
-        head = ChainHead.objects.select_for_update().filter(id=1).first()
-        if head is None:  # the first event ever: the head row is made with it
-            ChainHead.objects.get_or_create(id=1)
-            head = ChainHead.objects.select_for_update().get(id=1)
+        seq, prev_hash = _advance_head()
         event = AuditEvent(
-            seq=head.seq + 1,
+            seq=seq,
             created_at=timezone.now(),
             actor=actor,
             actor_repr=(actor.get_username() if actor is not None else "")[:150],
@@ -146,12 +143,29 @@ def record_event(
             org_path=org_path or "",
             ip_address=client_ip(request),
             data=_normalise(data),
-            prev_hash=head.hash,
+            prev_hash=prev_hash,
         )
         event.hash = compute_hash(event)
         event.save()
-        ChainHead.objects.filter(id=1).update(seq=event.seq, hash=event.hash)
+        with connection.cursor() as cursor:
+            cursor.execute(f"UPDATE {_head_table()} SET hash = %s WHERE id = 1", [event.hash])
     return event
+
+
+def _head_table() -> str:
+    return connection.ops.quote_name(ChainHead._meta.db_table)
+
+
+def _advance_head() -> tuple[int, str]:
+    """Take the next sequence number and the previous hash, locking the head row until commit: one
+    `UPDATE … RETURNING` (PostgreSQL; SQLite 3.35+), run on every event."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {_head_table()} SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
+        row = cursor.fetchone()
+    if row is None:  # the first event ever: the head row is made with it
+        ChainHead.objects.get_or_create(id=1)
+        return _advance_head()
+    return int(row[0]), str(row[1])
 
 
 def has_root_scope(user: Any, action: str) -> bool:
