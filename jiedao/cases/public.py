@@ -13,6 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import connection
 from django.db.models import Exists, OuterRef, QuerySet
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
@@ -183,14 +184,39 @@ def publicly_listed() -> QuerySet[Case]:
     return Case.objects.filter(confidential=False, petition_type="", category__is_public=True)
 
 
-def over_rate_limit(phone: str, ip: str | None, now: Any = None) -> str | None:
-    """ "phone" or "ip" when that sender made its hourly allowance of cases already, else None."""
-    since = (now or timezone.now()) - timedelta(hours=1)
-    recent = Case.objects.filter(received_at__gte=since).order_by()
-    # Each count reads only the covering index (case_phone_idx / case_ip_idx) and stops at the limit.
+@dataclass(frozen=True)
+class SubmitCheck:
+    """Before a portal submission: the case an earlier submit with the same key made (its id), and which
+    hourly allowance the sender has used up ("phone", "ip" or "")."""
+
+    made_id: int | None
+    over_limit: str
+
+
+def check_submission(key_hash: str, phone: str, ip: str | None, now: Any = None) -> SubmitCheck:
+    """One query for the idempotency key and both rate limits (they run on every submit). Each count reads
+    only its covering index (case_phone_idx / case_ip_idx) and stops at the limit."""
+    since = connection.ops.adapt_datetimefield_value((now or timezone.now()) - timedelta(hours=1))
     per_phone, per_ip = settings.PORTAL_RATE_PER_PHONE, settings.PORTAL_RATE_PER_IP
-    if phone and recent.filter(requester_phone=phone).values("pk")[:per_phone].count() >= per_phone:
-        return "phone"
-    if ip and recent.filter(submit_ip=ip).values("pk")[:per_ip].count() >= per_ip:
-        return "ip"
-    return None
+    table = connection.ops.quote_name(Case._meta.db_table)
+
+    def allowance(column: str) -> str:
+        return (
+            f"(SELECT COUNT(*) FROM (SELECT 1 FROM {table} WHERE {column} = %s AND received_at >= %s"
+            " LIMIT %s) AS recent)"
+        )
+
+    sql = (
+        f"SELECT (SELECT id FROM {table} WHERE idempotency_key = %s), "
+        f"{allowance('requester_phone')}, {allowance('submit_ip')}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [key_hash, phone, since, per_phone, ip, since, per_ip])
+        made_id, by_phone, by_ip = cursor.fetchone()
+    if phone and by_phone >= per_phone:
+        over = "phone"
+    elif ip and by_ip >= per_ip:
+        over = "ip"
+    else:
+        over = ""
+    return SubmitCheck(made_id, over)

@@ -25,7 +25,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from jiedao.audit.services import client_ip, record_event
 from jiedao.cases import services
 from jiedao.cases.models import DONE_STATUSES, Case, Channel, Rating, Status
-from jiedao.cases.public import over_rate_limit
+from jiedao.cases.public import check_submission
 from jiedao.cases.public_forms import RateForm, SubmitForm, TrackForm
 from jiedao.cases.uploads import check_uploads
 
@@ -111,17 +111,17 @@ def submit(request: HttpRequest) -> HttpResponse:
         form = SubmitForm(request.POST)
         if form.is_valid():
             data = form.cleaned_data
+            ip = client_ip(request)
+            phone = "" if data["anonymous"] else data["phone"]
+            check = check_submission(hashlib.sha256(data["key"].encode()).hexdigest(), phone, ip)
             already = (
-                Case.objects.filter(idempotency_key=hashlib.sha256(data["key"].encode()).hexdigest())
-                .order_by()
-                .only("number", "anonymous", "phone_last4")
-                .first()
+                Case.objects.filter(pk=check.made_id).only("number", "anonymous", "phone_last4").first()
+                if check.made_id is not None
+                else None
             )
             if already is not None:  # a double tap: the first submit made the case
                 return _submitted(request, already)
-            ip = client_ip(request)
-            phone = "" if data["anonymous"] else data["phone"]
-            limit = over_rate_limit(phone, ip)
+            limit = check.over_limit
             if data["website"]:
                 form.add_error(None, _("提交未成功，请稍后再试。"))
                 status = 400

@@ -340,9 +340,12 @@ def validate_extra(
     field code."""
     cleaned: dict[str, Any] = {}
     errors: list[str] = []
-    if fields is None:
-        fields = CategoryField.objects.filter(category__in=category.lineage()).order_by("sort_order")
-    for field in fields:
+    specs: Iterable[CategoryField] = (
+        fields
+        if fields is not None
+        else CategoryField.objects.filter(category__in=category.lineage()).order_by("sort_order")
+    )
+    for field in specs:
         raw = values.get(field.code)
         empty = raw in (None, "", [], ())
         if empty:
@@ -466,51 +469,52 @@ def create_case(
     cleaned_extra = validate_extra(category, extra or {}, leaf_fields)
     title = (title or description).strip().replace("\n", " ")[:60]
 
+    # Everything that does not need the write lock is done before the transaction takes it.
+    case = Case(
+        channel=channel,
+        category=category,
+        priority=priority,
+        confidential=confidential or petition_type == PetitionType.ACCUSATION,
+        title=title,
+        description=description,
+        extra=cleaned_extra,
+        org_unit=org_unit,
+        address=address[:200],
+        longitude=longitude,
+        latitude=latitude,
+        anonymous=anonymous,
+        requester_name="" if anonymous else requester_name[:60],
+        requester_phone="" if anonymous else requester_phone[:20],
+        petition_type=petition_type,
+        accused_unit=accused_unit,
+        accused_department=accused_department,
+        same_facts_as=same_facts_as,
+        leader_in_charge=leader_in_charge or (_petition_leader(org_unit) if petition_type else None),
+        status=Status.REGISTERED,
+        received_at=now,
+        idempotency_key=idempotency_key or None,
+        submit_ip=submit_ip,
+        created_by=_user(actor),
+    )
+    refused_reason = ""
+    if petition_type and same_facts_as is not None and same_facts_as.review_level >= 2:
+        refused_reason = _(
+            "该事项已于 %(number)s 办理并经复核，信访人以同一事实和理由再次提出，"
+            "不再受理（信访工作条例第三十五条）。"
+        ) % {"number": same_facts_as.number}
+        case.status = Status.NOT_ACCEPTED
+        case.reply = refused_reason
+        case.closed_at = now  # answered at once, like any 不予受理 (see refuse)
+    elif accept:
+        case.status = Status.ACCEPTED
+        case.accepted_at = now
+        clock.handling_deadline(case, now).apply(case)
+    elif petition_type:
+        clock.petition_accept_deadline(now).apply(case)
+    case._history_user = _user(actor)  # type: ignore[attr-defined]
     try:
         with transaction.atomic():
-            case = Case(
-                number=next_number(now),
-                channel=channel,
-                category=category,
-                priority=priority,
-                confidential=confidential or petition_type == PetitionType.ACCUSATION,
-                title=title,
-                description=description,
-                extra=cleaned_extra,
-                org_unit=org_unit,
-                address=address[:200],
-                longitude=longitude,
-                latitude=latitude,
-                anonymous=anonymous,
-                requester_name="" if anonymous else requester_name[:60],
-                requester_phone="" if anonymous else requester_phone[:20],
-                petition_type=petition_type,
-                accused_unit=accused_unit,
-                accused_department=accused_department,
-                same_facts_as=same_facts_as,
-                leader_in_charge=leader_in_charge or (_petition_leader(org_unit) if petition_type else None),
-                status=Status.REGISTERED,
-                received_at=now,
-                idempotency_key=idempotency_key or None,
-                submit_ip=submit_ip,
-                created_by=_user(actor),
-            )
-            refused_reason = ""
-            if petition_type and same_facts_as is not None and same_facts_as.review_level >= 2:
-                refused_reason = _(
-                    "该事项已于 %(number)s 办理并经复核，信访人以同一事实和理由再次提出，"
-                    "不再受理（信访工作条例第三十五条）。"
-                ) % {"number": same_facts_as.number}
-                case.status = Status.NOT_ACCEPTED
-                case.reply = refused_reason
-                case.closed_at = now  # answered at once, like any 不予受理 (see refuse)
-            elif accept:
-                case.status = Status.ACCEPTED
-                case.accepted_at = now
-                clock.handling_deadline(case, now).apply(case)
-            elif petition_type:
-                clock.petition_accept_deadline(now).apply(case)
-            case._history_user = _user(actor)  # type: ignore[attr-defined]
+            case.number = next_number(now)
             case.save()
             step = add_step(case, "create", actor, note=refused_reason, data={"channel": channel}, now=now)
             if accept:
