@@ -16,8 +16,10 @@ end. Rows:
             baseline: the raw SELECT of the same page (same scope, filter, order, LIMIT 50) plus its COUNT(*).
   measures  GET /cases/measures/?month=… for the leader and the district; baseline: the same figures (month
             totals, by community, by department, 12-month trend) as raw SQL.
-  portal    POST /portal/submit/ against gunicorn (2 workers, 127.0.0.1) from --threads client threads for
-            --seconds; baseline: POST /bench/insert/ (bench/urls_bench.py) on the same server.
+  portal    POST /portal/submit/ against gunicorn (2 sync workers, 127.0.0.1) from wrk (bench/portal.lua, 2
+            threads, --connections) for --seconds, each POST a new submission; the rate is the cases made per
+            second. Baseline: POST /bench/insert/ (bench/urls_bench.py, a plain view inserting one row) on the
+            same server. Also the form page's GET rate. Needs wrk (apt-get install wrk).
   tick      jiedao.core.deadlines.run_due with --due clocks due among the pending ones (padded to ≈1,000,000
             pending clocks); baseline: the indexed SELECT of due clocks. The due clocks' work is rolled back.
 Results are printed and appended to bench/RESULTS.md (--no-record to skip).
@@ -29,11 +31,11 @@ import argparse
 import os
 import platform
 import re
+import shutil
 import socket
 import statistics
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -41,6 +43,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -56,7 +59,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--repeat", type=int, default=21, help="runs per page measurement")
     parser.add_argument("--only", default="list,measures,portal,tick")
     parser.add_argument("--seconds", type=float, default=10.0, help="portal: seconds per run")
-    parser.add_argument("--threads", type=int, default=8, help="portal: client threads")
+    parser.add_argument("--connections", type=int, default=8, help="portal: wrk connections (2 threads)")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--due", type=int, default=100, help="tick: clocks due now")
     parser.add_argument("--pending", type=int, default=1_000_000, help="tick: pad pending clocks to this")
@@ -71,8 +74,7 @@ def setup(args: argparse.Namespace) -> dict[str, str]:
         "JIEDAO_SECRET_KEY": SECRET,
         "JIEDAO_ALLOWED_HOSTS": "testserver,127.0.0.1,localhost",
         "JIEDAO_LOG_LEVEL": "WARNING",
-        "JIEDAO_PORTAL_RATE_PER_PHONE": "1000000",
-        "JIEDAO_PORTAL_RATE_PER_IP": "1000000",
+        "JIEDAO_TRUSTED_PROXIES": "1",  # the portal's clients come through X-Forwarded-For (bench/portal.lua)
         "JIEDAO_DEBUG": "",
     }
     if args.postgres:
@@ -406,14 +408,20 @@ def free_port(preferred: int) -> int:
     raise RuntimeError("no free port")
 
 
-def bench_portal(env: dict[str, str], seconds: float, threads: int, port: int) -> list[dict[str, Any]]:
+def bench_portal(env: dict[str, str], seconds: float, connections: int, port: int) -> list[dict[str, Any]]:
+    """Submissions per second against gunicorn (2 sync workers), the load from wrk (bench/portal.lua): the
+    client is a C program on the same two cores, so it takes little of the CPU the server needs; a Python
+    client took about half of it and halved every figure, the baseline's included."""
     import requests
     from django.db import connection
 
-    from bench.urls_bench import ensure_table
+    from bench.urls_bench import TABLE, ensure_table
     from jiedao.cases.models import Case
     from jiedao.core.models import OrgUnit
 
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        raise SystemExit("the portal row needs wrk: apt-get install wrk (Debian's package)")
     ensure_table()
     connection.close()
     port = free_port(port)
@@ -422,7 +430,8 @@ def bench_portal(env: dict[str, str], seconds: float, threads: int, port: int) -
             str(ROOT / ".venv" / "bin" / "gunicorn"),
             "jiedao.wsgi",
             "-w",
-            "2",
+            os.environ.get("BENCH_WORKERS", "2"),
+            *os.environ.get("BENCH_GUNICORN_EXTRA", "").split(),
             "-b",
             f"127.0.0.1:{port}",
             "--log-level",
@@ -439,88 +448,76 @@ def bench_portal(env: dict[str, str], seconds: float, threads: int, port: int) -
                 break
             except requests.ConnectionError:
                 time.sleep(0.2)
+        session = requests.Session()
+        form = session.get(f"{base_url}/portal/submit/", timeout=30)
+        assert form.status_code == 200, form.status_code
+        token = session.cookies.get("csrftoken") or ""
         grid = OrgUnit.objects.get(code="410104007001001")
         community = OrgUnit.objects.get(code="410104007001")
-
-        def portal_post(session: requests.Session, n: int) -> bool:
-            page = session.get(f"{base_url}/portal/submit/", timeout=30)
-            token = session.cookies.get("csrftoken") or ""
-            data = {
+        fixed = urlencode(
+            {
                 "csrfmiddlewaretoken": token,
                 "name": "王先生",
-                "phone": f"139{n % 100_000_000:08d}",
                 "category": "env-garbage",
                 "description": "小区东门垃圾桶满溢两天无人清运，气味很大，请尽快处理。",
                 "community": community.code,
                 "grid": grid.code,
                 "address": "陇海花园东门",
-                "key": uuid.uuid4().hex,
                 "website": "",
             }
-            del page
-            r = session.post(
-                f"{base_url}/portal/submit/",
-                data=data,
-                timeout=30,
-                headers={"Referer": f"{base_url}/portal/submit/"},
-                allow_redirects=False,
-            )
-            return r.status_code in (200, 302) and (
-                "submitted" in r.headers.get("Location", "") or r.status_code == 302
-            )
+        )
+        prefix = uuid.uuid4().hex[:12]
 
-        def post_only(session: requests.Session, n: int) -> bool:
-            r = session.post(f"{base_url}/bench/insert/", data={"description": f"row {n}"}, timeout=30)
-            return r.status_code == 200
+        def server_cpu() -> float:
+            """CPU seconds used so far by gunicorn's workers (user + system, from /proc)."""
+            total = 0.0
+            for child in Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split():
+                fields = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()
+                total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            return total
 
-        def insert_with_get(session: requests.Session, n: int) -> bool:
-            session.get(f"{base_url}/bench/insert/", timeout=30)
-            return post_only(session, n)
+        def run_wrk(path: str, body: str, cookie: str, script: bool = True) -> dict[str, Any]:
+            command = [wrk, "-t2", f"-c{connections}", f"-d{seconds:.0f}s", "--timeout", "10s"]
+            if script:
+                lua = str(ROOT / "bench" / "portal.lua")
+                command += ["-s", lua, base_url, "--", path, body, cookie, prefix]
+            else:
+                command += [base_url + path]
+            cpu_before = server_cpu()
+            out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+            cpu = server_cpu() - cpu_before
+            rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+            statuses = {int(a): int(b) for a, b in re.findall(r"^status (\d+) (\d+)$", out, re.M)}
+            p50_ = re.search(r"^latency_p50_ms ([\d.]+)$", out, re.M)
+            served = sum(statuses.values()) or rate * seconds
+            return {
+                "wrk_rate": rate,
+                "statuses": statuses,
+                "p50": float(p50_.group(1)) if p50_ else None,
+                "cpu_ms": cpu * 1000 / max(served, 1),
+            }
+
+        def count_rows(table: str) -> int:
+            with connection.cursor() as cursor:
+                cursor.execute(f"SELECT COUNT(*) FROM {table}")
+                return int(cursor.fetchone()[0])
 
         rows = []
         before = Case.objects.count()
-        for name, func in (
-            ("portal submit (GET form + POST)", portal_post),
-            ("baseline insert (GET + POST)", insert_with_get),
-        ):
-            ok = run_clients(func, seconds, threads)
-            rows.append({"what": name, "rate": ok / seconds, "ok": ok})
+        result = run_wrk("/portal/submit/", fixed, token)
         made = Case.objects.count() - before
-        rows[0]["cases_made"] = made
+        rows.append({"what": "portal submit (POST)", "rate": made / seconds, "made": made, **result})
+        before = count_rows(TABLE)
+        result = run_wrk("/bench/insert/", "description=row", "")
+        made = count_rows(TABLE) - before
+        rows.append({"what": "baseline insert (POST)", "rate": made / seconds, "made": made, **result})
+        result = run_wrk("/portal/submit/", "", "", script=False)
+        rows.append({"what": "portal form page (GET)", "rate": result["wrk_rate"], **result})
+        connection.close()
         return rows
     finally:
         proc.terminate()
         proc.wait(timeout=20)
-
-
-def run_clients(func: Callable[[Any, int], bool], seconds: float, threads: int) -> int:
-    import requests
-
-    stop = time.monotonic() + seconds
-    counts = [0] * threads
-    errors = [0] * threads
-
-    def worker(i: int) -> None:
-        session = requests.Session()
-        n = i * 10_000_000
-        while time.monotonic() < stop:
-            n += 1
-            try:
-                if func(session, n):
-                    counts[i] += 1
-                else:
-                    errors[i] += 1
-            except requests.RequestException:
-                errors[i] += 1
-
-    pool = [threading.Thread(target=worker, args=(i,)) for i in range(threads)]
-    for t in pool:
-        t.start()
-    for t in pool:
-        t.join()
-    if sum(errors):
-        print(f"  ({sum(errors)} failed requests)")
-    return sum(counts)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -616,7 +613,7 @@ def main() -> None:
             rows += bench_measures(args.repeat)
         if "tick" in only:
             rows += bench_tick(args.due, args.pending, args.repeat)
-        portal = bench_portal(env, args.seconds, args.threads, args.port) if "portal" in only else []
+        portal = bench_portal(env, args.seconds, args.connections, args.port) if "portal" in only else []
         results = {"vendor": connection.vendor, "info": info, "rows": rows, "portal": portal}
         text = report(results, args)
         print(text)
@@ -657,10 +654,19 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> str:
                 lines.append(f"plan {r['what']}: {r['plan'][:300]}")
         lines.append("```")
     if results["portal"]:
-        lines += ["```", f"portal: {args.threads} client threads × {args.seconds:.0f} s, gunicorn -w 2"]
+        lines += [
+            "```",
+            f"portal: wrk, 2 threads, {args.connections} connections × {args.seconds:.0f} s,"
+            " gunicorn -w 2 (sync workers)",
+        ]
         for r in results["portal"]:
-            extra = f" ({r['cases_made']} cases made)" if "cases_made" in r else ""
-            lines.append(f"{r['what']:36} {r['rate']:8.1f} /s{extra}")
+            made = f"  {r['made']:,} rows made" if "made" in r else ""
+            latency = f"  p50 {r['p50']:.1f} ms" if r.get("p50") is not None else ""
+            codes = ", ".join(f"{k}: {v:,}" for k, v in sorted(r["statuses"].items()))
+            cpu = f"  server CPU {r['cpu_ms']:.2f} ms/request"
+            lines.append(
+                f"{r['what']:28} {r['rate']:8.1f} /s{made}{latency}{cpu}{f'  ({codes})' if codes else ''}"
+            )
         ratio = results["portal"][0]["rate"] / max(results["portal"][1]["rate"], 1e-9)
         lines.append(f"ratio portal / baseline: {ratio:.2f}")
         lines.append("```")
