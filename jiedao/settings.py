@@ -108,7 +108,12 @@ except ValueError as exc:
 if _db["ENGINE"] == "django.db.backends.sqlite3":
     _db["ENGINE"] = "jiedao.core.sqlite"  # Django's, with writers queued on a file lock (see its docstring)
     _db["OPTIONS"] = {
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+        # wal_autocheckpoint: copy the WAL back every 10,000 pages (40 MB), not every 1,000: a case touches 30
+        # or so index pages, so the default ran a checkpoint (and its fsync) in every 30th write transaction.
+        "init_command": (
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+            " PRAGMA wal_autocheckpoint=10000;"
+        ),
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
