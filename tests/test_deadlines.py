@@ -354,3 +354,19 @@ def test_two_concurrent_workers_never_act_twice(tx_world: World) -> None:
         assert events("deadline.fired", reminder) == 1
         assert events("reminder.sent", reminder) == 1
     assert set(Reminder.objects.values_list("due_state", flat=True)) == {DueState.DONE}
+
+
+@pytest.mark.django_db
+def test_due_rows_are_claimed_a_batch_at_a_time(world: World) -> None:
+    """A pass over many due rows claims them with one UPDATE per CLAIM_BATCH rows (not one per row), and a
+    row claimed in the batch is fired once."""
+    from django.test.utils import CaptureQueriesContext
+
+    reminders = [make_reminder(world, title=f"回访 {i}") for i in range(deadlines.CLAIM_BATCH + 5)]
+    with CaptureQueriesContext(connection) as queries:
+        report = run_due(now=DUE)
+    assert (report.claimed, report.done, report.lost) == (len(reminders), len(reminders), 0)
+    claims = [q["sql"] for q in queries.captured_queries if "SET \"due_state\" = 'claimed'" in q["sql"]]
+    assert len(claims) == 2
+    assert Notification.objects.filter(recipient=world["grid_a"]).count() == len(reminders)
+    assert run_due(now=DUE + timedelta(minutes=1)).claimed == 0
