@@ -520,11 +520,12 @@ def create_case(
             if accept:
                 add_step(case, "accept", actor, from_status=Status.REGISTERED, now=now)
             save_attachments(case, step, uploads, actor)
-            _event("case.create", actor, case, {"channel": channel, "status": case.status})
             if case.status == Status.NOT_ACCEPTED:
                 tell_requester(case, refused_reason)
             else:
                 clock.schedule_clocks(case, now, new_case=True)
+            # Last: the audit event locks the chain head until the commit, which serialises every writer.
+            _event("case.create", actor, case, {"channel": channel, "status": case.status})
     except IntegrityError:
         # The same submit again (a double tap, a client's retry): the key's unique index refused the row, the
         # whole registration (its number included) is rolled back, and the case the first submit made is it.
