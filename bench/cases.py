@@ -605,6 +605,8 @@ def main() -> None:
         info = ensure_data(args.scale)
         from django.db import connection
 
+        import jiedao.wsgi  # noqa: F401  # settled as a server process is: views loaded, gc frozen
+
         print(f"{connection.vendor}: {info['cases']:,} cases", flush=True)
         rows: list[dict[str, Any]] = []
         if "list" in only:
