@@ -452,8 +452,16 @@ def bench_portal(env: dict[str, str], seconds: float, connections: int, port: in
         form = session.get(f"{base_url}/portal/submit/", timeout=30)
         assert form.status_code == 200, form.status_code
         token = session.cookies.get("csrftoken") or ""
-        grid = OrgUnit.objects.get(code="410104007001001")
-        community = OrgUnit.objects.get(code="410104007001")
+        # Submitted to a grid of another sub-district than the list rows' personas (grid_a, comm_a, leader):
+        # the cases made here would otherwise grow their lists from run to run.
+        personas_subdistrict = OrgUnit.objects.get(code="410104007000")
+        grid = (
+            OrgUnit.objects.filter(kind=OrgUnit.Kind.GRID, is_active=True)
+            .exclude(path__startswith=personas_subdistrict.path)
+            .order_by("path")
+            .first()
+        ) or OrgUnit.objects.get(code="410104007001001")  # a district of one sub-district (small scales)
+        community = OrgUnit.objects.get(path=grid.path[: -OrgUnit.steplen])
         fixed = urlencode(
             {
                 "csrfmiddlewaretoken": token,
