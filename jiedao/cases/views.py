@@ -160,7 +160,9 @@ def _style_filter_form(form: forms.Form, user: Any) -> None:
         if isinstance(widget, forms.SelectMultiple):
             widget.attrs.update({"class": "form-select", "size": "4"})
         elif isinstance(widget, forms.Select):
-            field.widget = QuickSelect(attrs={**widget.attrs, "class": "form-select"}, choices=widget.choices)
+            # The field's choices, not the widget's copy: only they carry the empty_label set above.
+            choices = getattr(field, "choices", widget.choices)
+            field.widget = QuickSelect(attrs={**widget.attrs, "class": "form-select"}, choices=choices)
         else:
             widget.attrs["class"] = "form-control"
     form.fields["q"].widget.attrs["placeholder"] = _("编号、标题、内容或地址")

@@ -114,3 +114,14 @@ def test_place_filter_lists_a_bounded_number_of_units(client_for, world, monkeyp
     assert world.subdistrict.code in page and world.community_a.code not in page
     page = client_for("district").get(f"/cases/?unit={world.grid_a.code}").content.decode()
     assert f'value="{world.grid_a.code}" selected' in page
+
+
+def test_choice_filters_offer_all_first(client_for) -> None:
+    """The light, channel and priority selects start with 全部 (their empty label), not Django's dashes."""
+    import re
+
+    html = client_for("leader").get(LIST).content.decode()
+    for name in ("light", "channel", "priority"):
+        first = rf'<select name="{name}"[^>]*><option value=""(?: selected)?>([^<]*)</option>'
+        found = re.search(first, html)
+        assert found is not None and found.group(1) == "全部", name
