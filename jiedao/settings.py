@@ -31,6 +31,12 @@ CSRF_TRUSTED_ORIGINS = env_list("JIEDAO_CSRF_TRUSTED_ORIGINS", [])
 FIELD_KEY = env_str("JIEDAO_FIELD_KEY", "" if not DEBUG else "dev-only-field-key-not-secret")
 if FIELD_KEY and len(FIELD_KEY) < 16:
     raise ImproperlyConfigured("Environment variable JIEDAO_FIELD_KEY must be at least 16 characters long.")
+# Earlier field keys, still accepted for reading while their values are re-encrypted (key rotation).
+FIELD_OLD_KEYS = env_list("JIEDAO_FIELD_OLD_KEYS", [])
+if any(len(key) < 16 for key in FIELD_OLD_KEYS):
+    raise ImproperlyConfigured(
+        "Environment variable JIEDAO_FIELD_OLD_KEYS: every key must be 16+ characters long."
+    )
 
 INSTALLED_APPS = [
     "django.contrib.admin",

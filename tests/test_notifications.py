@@ -24,7 +24,6 @@ from jiedao.notifications.services import (
     absolute_link,
     mark_all_read,
     mark_read,
-    mask_phone,
     notify,
     unread_count,
 )
@@ -249,11 +248,6 @@ def test_relative_link_is_left_out_of_email_and_sms_without_site_url(
 def test_absolute_link(settings: Any, url: str, site: str, expected: str) -> None:
     settings.SITE_URL = site
     assert absolute_link(url) == expected
-
-
-def test_mask_phone() -> None:
-    assert mask_phone("13800001111") == "138****1111"
-    assert mask_phone("12345") == "*****"
 
 
 # --- reading ----------------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from django.utils.translation import pgettext_lazy
 from jiedao.core.history import HistoricalRecords
 from jiedao.core.models.deadlines import DueItemMixin
 from jiedao.core.models.scope import ScopedModel, ScopedQuerySet, under_path
+from jiedao.core.privacy import mask_phone
 
 
 class Channel(models.TextChoices):
@@ -504,10 +505,7 @@ class Case(ScopedModel):
 
     @property
     def masked_phone(self) -> str:
-        phone = self.requester_phone
-        if len(phone) >= 7:
-            return f"{phone[:3]}****{phone[-4:]}"
-        return "****" if phone else ""
+        return mask_phone(self.requester_phone)
 
     def light(self, now: Any = None) -> str:
         from jiedao.cases.clock import light_of

@@ -3,7 +3,6 @@ number and the last four digits of the phone, and rating the result."""
 
 from __future__ import annotations
 
-import re
 import unicodedata
 import uuid
 from typing import Any
@@ -26,24 +25,10 @@ from jiedao.cases.public import (
 )
 from jiedao.core.forms import StyledFormMixin
 from jiedao.core.models import OrgUnit
+from jiedao.core.privacy import normalise_phone, valid_phone
 from jiedao.core.widgets import QuickSelect
 
-MOBILE = re.compile(r"^1[3-9]\d{9}$")
-#: Area code (0 + 2–3 digits) and a 7–8 digit number, optionally with a hyphen between them.
-LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}$")
 EXTRA_PREFIX = "extra_"
-
-
-def normalise_phone(raw: str) -> str:
-    """Full-width digits to ASCII, spaces and brackets dropped, a +86/0086 prefix removed."""
-    text = unicodedata.normalize("NFKC", raw or "").strip()
-    text = re.sub(r"[\s()（）]", "", text)
-    text = re.sub(r"^(?:\+86|0086)-?", "", text)
-    return text
-
-
-def valid_phone(phone: str) -> bool:
-    return bool(MOBILE.match(phone) or LANDLINE.match(phone))
 
 
 def _extra_field(spec: CategoryField) -> forms.Field:

@@ -21,6 +21,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
 from jiedao.core.models import User
+from jiedao.core.privacy import mask_phone
 from jiedao.notifications.models import Delivery, Notification
 from jiedao.notifications.sms import compose_sms, get_sms_backend
 
@@ -199,14 +200,6 @@ def _deliver_email(notifications: Sequence[Notification]) -> list[Delivery]:
         except Exception:
             logger.exception("Closing the e-mail connection failed")
     return rows
-
-
-def mask_phone(phone: str) -> str:
-    """138****5678: enough to tell numbers apart in a delivery record without storing the number."""
-    digits = phone.strip()
-    if len(digits) < 7:
-        return "*" * len(digits)
-    return f"{digits[:3]}{'*' * (len(digits) - 7)}{digits[-4:]}"
 
 
 def _deliver_sms(notifications: Sequence[Notification]) -> list[Delivery]:

@@ -25,7 +25,7 @@ from jiedao.cases.open311 import render
 from jiedao.cases.open311.geo import unit_at
 from jiedao.cases.public import public_categories, publicly_listed
 from jiedao.cases.public_forms import category_fields as fields_of
-from jiedao.cases.public_forms import normalise_phone, valid_phone
+from jiedao.core.privacy import normalise_phone, valid_phone
 
 MAX_REQUESTS = 1000
 DEFAULT_DAYS = 90
