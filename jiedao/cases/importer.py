@@ -11,7 +11,7 @@ import io
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,16 @@ from jiedao.cases import services
 from jiedao.cases.models import Case, Category, Priority
 from jiedao.core.models import OrgUnit, User
 from jiedao.core.permissions import can
+from jiedao.core.sheets import (
+    HEADER_SEARCH_ROWS,
+    SheetFileError,
+    body_rows,
+    cell_text,
+    find_header,
+    parse_datetime,
+    read_rows,
+    write_rows,
+)
 
 # The template's columns, in order, with the field each fills.
 COLUMNS: list[tuple[str, str]] = [
@@ -68,25 +78,12 @@ PRIORITY_NAMES = {
 }
 UNIT_KINDS = (OrgUnit.Kind.GRID, OrgUnit.Kind.COMMUNITY, OrgUnit.Kind.VILLAGE, OrgUnit.Kind.SUBDISTRICT)
 PHONE = re.compile(r"^(1\d{10}|0\d{2,3}-?\d{7,8}|\d{7,8}|12345)$")
-DATE_FORMATS = (
-    "%Y-%m-%d %H:%M:%S",
-    "%Y-%m-%d %H:%M",
-    "%Y/%m/%d %H:%M:%S",
-    "%Y/%m/%d %H:%M",
-    "%Y-%m-%d",
-    "%Y/%m/%d",
-    "%Y.%m.%d",
-    "%Y年%m月%d日 %H:%M",
-    "%Y年%m月%d日%H:%M",
-    "%Y年%m月%d日",
-)
-EXCEL_EPOCH = datetime(1899, 12, 30)
 MAX_ROWS = 5000
-HEADER_SEARCH_ROWS = 15
 
 
-class ImportFileError(Exception):
-    """The file as a whole cannot be read (not an .xlsx, no header row, a required column missing)."""
+ImportFileError = (
+    SheetFileError  # the file as a whole cannot be used (unreadable, no header, a column missing)
+)
 
 
 @dataclass
@@ -186,65 +183,21 @@ def template_bytes() -> bytes:
 
 def errors_bytes(checked: Checked) -> bytes:
     """The rows with errors, as in the file, with an 错误 column (fix them and import again)."""
-    from openpyxl import Workbook
-
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(_("错误行"))
-    sheet.append([_("行号"), *checked.sheet.headers, _("错误")])
-    for row in checked.error_rows:
-        sheet.append([row.row, *[_cell_out(v) for v in row.raw], row.error_text])
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
-
-
-def _cell_out(value: Any) -> Any:
-    if isinstance(value, datetime | date | time | int | float | str) or value is None:
-        return value
-    return str(value)
+    return write_rows(
+        _("错误行"),
+        [_("行号"), *checked.sheet.headers, _("错误")],
+        ([row.row, *row.raw, row.error_text] for row in checked.error_rows),
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------
 # Reading
 
 
-def _norm(text: Any) -> str:
-    return re.sub(r"\s+", "", str(text or "")).replace("／", "/").replace("（", "(").replace("）", ")")
-
-
-def _match_header(cell: Any) -> str | None:
-    text = _norm(cell).rstrip("*")
-    for name, names in SYNONYMS.items():
-        if text in names:
-            return name
-    return None
-
-
-def find_header(rows: Sequence[Sequence[Any]]) -> tuple[int, dict[str, int]] | None:
-    """The index of the first row (among the first few) that names at least three known columns, with the
-    column index of each field it names."""
-    for index, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
-        columns: dict[str, int] = {}
-        for col, cell in enumerate(row):
-            name = _match_header(cell)
-            if name is not None and name not in columns:
-                columns[name] = col
-        if len(columns) >= 3:
-            return index, columns
-    return None
-
-
 def parse_workbook(path: Path | str) -> Sheet:
-    """Read the first sheet of an .xlsx with python-calamine; find the header row and the columns."""
-    from python_calamine import CalamineWorkbook
-
-    try:
-        workbook = CalamineWorkbook.from_path(str(path))
-        data = workbook.get_sheet_by_index(0).to_python(skip_empty_area=False)
-    except Exception as exc:  # calamine raises its own error types for damaged or foreign files
-        raise ImportFileError(_("无法读取该文件，请上传 Excel 工作簿（.xlsx）。")) from exc
-    rows = [list(r) for r in data]
-    found = find_header(rows)
+    """Read the first sheet (see core.sheets.read_rows); find the header row and the columns."""
+    rows = read_rows(path)
+    found = find_header(rows, SYNONYMS)
     if found is None:
         raise ImportFileError(
             _(
@@ -258,11 +211,7 @@ def parse_workbook(path: Path | str) -> Sheet:
     if missing:
         raise ImportFileError(_("表头缺少必需的列：%(cols)s。") % {"cols": "、".join(missing)})
     headers = [str(c).strip() if c not in (None, "") else "" for c in rows[index]]
-    body: list[tuple[int, list[Any]]] = []
-    for offset, row in enumerate(rows[index + 1 :], start=index + 2):
-        if all(c in (None, "") or (isinstance(c, str) and not c.strip()) for c in row):
-            continue
-        body.append((offset, row + [""] * (len(headers) - len(row))))
+    body = body_rows(rows, index, len(headers))
     if len(body) > MAX_ROWS:
         raise ImportFileError(_("一次最多导入 %(n)s 行，请拆分文件。") % {"n": MAX_ROWS})
     return Sheet(index + 1, headers, columns, body)
@@ -272,41 +221,9 @@ def parse_workbook(path: Path | str) -> Sheet:
 # Checking
 
 
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
-
-
-def parse_when(value: Any, now: datetime) -> datetime | None:
-    """A date/time cell: a datetime or date (calamine converts date-formatted cells), an Excel serial number,
-    or text in a usual format. Naive values are local time."""
-    result: datetime | None = None
-    if isinstance(value, datetime):
-        result = value
-    elif isinstance(value, date):
-        result = datetime.combine(value, time(0, 0))
-    elif isinstance(value, int | float) and not isinstance(value, bool):
-        if 1 <= value < 2958466:  # Excel serial dates up to 9999-12-31
-            result = EXCEL_EPOCH + timedelta(days=float(value))
-            result = result.replace(microsecond=0)
-    else:
-        text = _text(value)
-        if re.fullmatch(r"\d+(\.\d+)?", text):
-            return parse_when(float(text), now)
-        for fmt in DATE_FORMATS:
-            try:
-                result = datetime.strptime(text, fmt)
-                break
-            except ValueError:
-                continue
-    if result is None:
-        return None
-    if timezone.is_naive(result):
-        result = timezone.make_aware(result)
-    return result
+def _norm(text: Any) -> str:
+    """A category or unit name as matched: no spaces, full-width slashes and brackets folded."""
+    return re.sub(r"\s+", "", str(text or "")).replace("／", "/").replace("（", "(").replace("）", ")")
 
 
 @dataclass
@@ -358,7 +275,7 @@ def validate(sheet: Sheet, user: User, *, now: datetime | None = None) -> Checke
         index = sheet.columns.get(name)
         return raw[index] if index is not None and index < len(raw) else None
 
-    numbers = [_text(cell(raw, "hotline_number")) for _row, raw in sheet.rows]
+    numbers = [cell_text(cell(raw, "hotline_number")) for _row, raw in sheet.rows]
     reference = Reference.load(user, numbers)
     seen: dict[str, int] = {}
     rows: list[ImportRow] = []
@@ -368,7 +285,7 @@ def validate(sheet: Sheet, user: User, *, now: datetime | None = None) -> Checke
         def error(name: str, message: str, item: ImportRow = item) -> None:
             item.errors.append(RowError(item.row, sheet.header_of(name), message))
 
-        hotline = _text(cell(raw, "hotline_number"))
+        hotline = cell_text(cell(raw, "hotline_number"))
         item.hotline_number = hotline
         if not hotline:
             error("hotline_number", _("缺少转办编号。"))
@@ -388,12 +305,12 @@ def validate(sheet: Sheet, user: User, *, now: datetime | None = None) -> Checke
 
         raw_when = cell(raw, "received_at")
         when = now
-        if _text(raw_when):
-            parsed = parse_when(raw_when, now)
+        if cell_text(raw_when):
+            parsed = parse_datetime(raw_when)
             if parsed is None:
                 error(
                     "received_at",
-                    _("无法识别的时间“%(v)s”，请写成 2026-01-01 09:30 的格式。") % {"v": _text(raw_when)},
+                    _("无法识别的时间“%(v)s”，请写成 2026-01-01 09:30 的格式。") % {"v": cell_text(raw_when)},
                 )
             elif parsed > now + timedelta(minutes=5):
                 error("received_at", _("来电时间晚于当前时间。"))
@@ -402,7 +319,7 @@ def validate(sheet: Sheet, user: User, *, now: datetime | None = None) -> Checke
             else:
                 when = parsed
 
-        category_text = _text(cell(raw, "category"))
+        category_text = cell_text(cell(raw, "category"))
         category = None
         if not category_text:
             error("category", _("缺少诉求类别。"))
@@ -415,7 +332,7 @@ def validate(sheet: Sheet, user: User, *, now: datetime | None = None) -> Checke
             else:
                 category = reference.categories[key]
 
-        unit_text = _text(cell(raw, "unit"))
+        unit_text = cell_text(cell(raw, "unit"))
         unit = None
         if not unit_text:
             error("unit", _("缺少所在社区或网格。"))
@@ -432,17 +349,17 @@ def validate(sheet: Sheet, user: User, *, now: datetime | None = None) -> Checke
             else:
                 unit = reference.units[key]
 
-        description = _text(cell(raw, "description"))
+        description = cell_text(cell(raw, "description"))
         if not description:
             error("description", _("缺少诉求内容。"))
         elif len(description) < 5:
             error("description", _("诉求内容过短（至少 5 个字）。"))
 
-        phone = re.sub(r"[\s()（）]", "", _text(cell(raw, "requester_phone")))
+        phone = re.sub(r"[\s()（）]", "", cell_text(cell(raw, "requester_phone")))
         if phone and not PHONE.fullmatch(phone):
             error("requester_phone", _("电话号码“%(v)s”格式不对。") % {"v": phone})
 
-        priority_text = _text(cell(raw, "priority"))
+        priority_text = cell_text(cell(raw, "priority"))
         priority = PRIORITY_NAMES.get(priority_text.lower())
         if priority is None:
             error(
@@ -466,9 +383,9 @@ def validate(sheet: Sheet, user: User, *, now: datetime | None = None) -> Checke
                 "category": category,
                 "org_unit": unit,
                 "description": description,
-                "requester_name": _text(cell(raw, "requester_name"))[:60],
+                "requester_name": cell_text(cell(raw, "requester_name"))[:60],
                 "requester_phone": phone[:20],
-                "address": _text(cell(raw, "address"))[:200],
+                "address": cell_text(cell(raw, "address"))[:200],
                 "priority": priority,
                 "now": when,
             }

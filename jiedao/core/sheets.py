@@ -1,0 +1,210 @@
+"""Reading the spreadsheets offices keep (台账): the rows of a workbook or CSV, the header row found among
+title rows by the names its columns go by, and the cell values people type (full-width digits, dates written
+1953年2月 or 1953.02, Excel serial numbers). Shared by every import (12345 transfers, people, places).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+EXCEL_EPOCH = datetime(1899, 12, 30)
+#: How far down a header row is looked for (title rows, notes and merged group titles come first).
+HEADER_SEARCH_ROWS = 20
+SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
+DATETIME_FORMATS = (
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d %H:%M",
+    "%Y年%m月%d日 %H:%M",
+    "%Y年%m月%d日%H:%M",
+)
+#: Dates as people write them: 1953-02-01, 1953/2/1, 1953.2.1, 1953年2月1日, 19530201; without a day
+#: (1953年2月, 1953.02, 1953-2) the first of the month.
+_DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*(?:[-/.月]\s*(\d{1,2})\s*日?|月)?$")
+_COMPACT_DATE = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+
+
+class SheetFileError(Exception):
+    """The file as a whole cannot be used (unreadable, no header row, a required column missing)."""
+
+
+def read_rows(source: Path | str | BinaryIO, name: str = "") -> list[list[Any]]:
+    """The first sheet's rows (.xlsx, .xlsm, .xls, .ods through python-calamine; .csv in UTF-8 or GB18030)."""
+    name = (name or str(getattr(source, "name", source))).lower()
+    if name.endswith(".csv"):
+        raw = Path(source).read_bytes() if isinstance(source, Path | str) else source.read()
+        for encoding in ("utf-8-sig", "gb18030"):
+            try:
+                text = raw.decode(encoding)
+                break
+            except UnicodeDecodeError:
+                continue
+        else:
+            raise SheetFileError(_("无法识别该 CSV 文件的编码，请另存为 UTF-8 或 Excel 工作簿。"))
+        return [list(row) for row in csv.reader(io.StringIO(text))]
+    from python_calamine import CalamineWorkbook
+
+    try:
+        if isinstance(source, Path | str):
+            workbook = CalamineWorkbook.from_path(str(source))
+        else:
+            workbook = CalamineWorkbook.from_filelike(source)
+        data = workbook.get_sheet_by_index(0).to_python(skip_empty_area=False)
+    except Exception as exc:  # calamine raises its own error types for damaged or foreign files
+        raise SheetFileError(_("无法读取该文件，请上传 Excel 工作簿（.xlsx、.xls）或 CSV 文件。")) from exc
+    return [list(row) for row in data]
+
+
+def header_key(cell: Any) -> str:
+    """A header cell as compared with column names: no spaces or line breaks, no required-marks (*) or notes
+    in brackets (姓名（必填）), full-width forms folded."""
+    text = unicodedata.normalize("NFKC", str(cell if cell is not None else ""))
+    text = re.sub(r"\s+", "", text)
+    text = re.sub(r"\([^)]*\)", "", text).strip("*")
+    return text
+
+
+def find_header(
+    rows: Sequence[Sequence[Any]],
+    synonyms: Mapping[str, Iterable[str]],
+    *,
+    min_matches: int = 3,
+    search_rows: int = HEADER_SEARCH_ROWS,
+) -> tuple[int, dict[str, int]] | None:
+    """The index of the row among the first `search_rows` that names the most known columns (at least
+    `min_matches`), with the column index of each field. A header cell left empty because it is merged with
+    the cell above it (a two-row header) takes that cell's name."""
+    names = {header_key(alias): field for field, aliases in synonyms.items() for alias in aliases}
+    best: tuple[int, dict[str, int]] | None = None
+    for index, row in enumerate(rows[:search_rows]):
+        above = rows[index - 1] if index else []
+        columns: dict[str, int] = {}
+        for col, cell in enumerate(row):
+            key = header_key(cell)
+            if not key and col < len(above):
+                key = header_key(above[col])
+            field = names.get(key)
+            if field is not None and field not in columns:
+                columns[field] = col
+        if len(columns) >= min_matches and (best is None or len(columns) > len(best[1])):
+            best = (index, columns)
+    return best
+
+
+def is_blank(row: Sequence[Any]) -> bool:
+    return all(c is None or (isinstance(c, str) and not c.strip()) for c in row)
+
+
+def body_rows(rows: Sequence[Sequence[Any]], header_index: int, width: int) -> list[tuple[int, list[Any]]]:
+    """(row number as the spreadsheet shows it, cells padded to `width`) of the non-blank rows below the
+    header."""
+    body = []
+    for number, row in enumerate(rows[header_index + 1 :], start=header_index + 2):
+        if not is_blank(row):
+            body.append((number, list(row) + [""] * (width - len(row))))
+    return body
+
+
+#: Full-width digits, Latin letters and the ideographic space, to ASCII. Not punctuation: a Chinese text
+#: keeps its ，：（）.
+_WIDTH = {
+    **{0xFF10 + i: 0x30 + i for i in range(10)},
+    **{0xFF21 + i: 0x41 + i for i in range(26)},
+    **{0xFF41 + i: 0x61 + i for i in range(26)},
+    0x3000: 0x20,
+}
+
+
+def fold_width(text: str) -> str:
+    return text.translate(_WIDTH)
+
+
+def cell_text(value: Any) -> str:
+    """A cell as text: full-width digits, letters and spaces folded, surrounding space removed, a whole number
+    stored as a float without its ".0"."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return fold_width(str(value)).strip()
+
+
+def parse_date(value: Any) -> date | None:
+    """A date cell: a date or datetime (calamine converts date-formatted cells), an Excel serial number, or
+    text as people write it (see _DATE). None when it is none of these."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return _serial(value).date() if 1 <= value < 2958466 else None
+    text = cell_text(value)
+    if re.fullmatch(r"\d+(\.0+)?", text) and not _COMPACT_DATE.match(text):
+        return parse_date(float(text))
+    match = _DATE.match(text) or _COMPACT_DATE.match(text)
+    if match is None:
+        return None
+    year, month, day = int(match.group(1)), int(match.group(2)), int(match.group(3) or 1)
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+def parse_datetime(value: Any) -> datetime | None:
+    """A date/time cell (as parse_date, with a time of day when it has one); naive values are local time."""
+    result: datetime | None = None
+    if isinstance(value, datetime):
+        result = value
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        result = _serial(value) if 1 <= value < 2958466 else None
+    elif re.fullmatch(r"\d+\.\d+|\d{1,7}", text := cell_text(value)):  # a serial number as text
+        result = _serial(float(text)) if 1 <= float(text) < 2958466 else None
+    else:
+        for fmt in DATETIME_FORMATS:
+            try:
+                result = datetime.strptime(text, fmt)
+                break
+            except ValueError:
+                continue
+        else:
+            day = parse_date(value)
+            result = datetime.combine(day, time(0, 0)) if day is not None else None
+    if result is None:
+        return None
+    return timezone.make_aware(result) if timezone.is_naive(result) else result
+
+
+def _serial(value: float) -> datetime:
+    return (EXCEL_EPOCH + timedelta(days=float(value))).replace(microsecond=0)
+
+
+def write_rows(title: str, header: Sequence[Any], rows: Iterable[Sequence[Any]]) -> bytes:
+    """An .xlsx of one sheet (openpyxl's write-only mode): the error workbooks of the imports."""
+    from openpyxl import Workbook
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(title)
+    sheet.append(list(header))
+    for row in rows:
+        sheet.append([_cell_out(v) for v in row])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def _cell_out(value: Any) -> Any:
+    if isinstance(value, datetime | date | time | int | float | str) or value is None:
+        return value
+    return str(value)
