@@ -93,6 +93,7 @@ def test_header_keys() -> None:
         (19391, date(1953, 2, 1)),
         ("19391", date(1953, 2, 1)),
         ("1953年2月30日", None),
+        ("1953", None),  # a year alone is not a date, nor an Excel serial (1905-05-06)
         ("不详", None),
         ("", None),
     ],

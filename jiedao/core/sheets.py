@@ -147,12 +147,12 @@ def parse_date(value: Any) -> date | None:
         return value.date()
     if isinstance(value, date):
         return value
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return _serial(value).date() if 1 <= value < 2958466 else None
-    text = cell_text(value)
-    if re.fullmatch(r"\d+(\.0+)?", text) and not _COMPACT_DATE.match(text):
-        return parse_date(float(text))
-    match = _DATE.match(text) or _COMPACT_DATE.match(text)
+    serial = _serial(value)
+    if serial is not None:
+        return serial.date()
+    if isinstance(value, int | float):  # a number that is no serial date
+        return None
+    match = _DATE.match(text := cell_text(value)) or _COMPACT_DATE.match(text)
     if match is None:
         return None
     year, month, day = int(match.group(1)), int(match.group(2)), int(match.group(3) or 1)
@@ -164,14 +164,9 @@ def parse_date(value: Any) -> date | None:
 
 def parse_datetime(value: Any) -> datetime | None:
     """A date/time cell (as parse_date, with a time of day when it has one); naive values are local time."""
-    result: datetime | None = None
-    if isinstance(value, datetime):
-        result = value
-    elif isinstance(value, int | float) and not isinstance(value, bool):
-        result = _serial(value) if 1 <= value < 2958466 else None
-    elif re.fullmatch(r"\d+\.\d+|\d{1,7}", text := cell_text(value)):  # a serial number as text
-        result = _serial(float(text)) if 1 <= float(text) < 2958466 else None
-    else:
+    result = value if isinstance(value, datetime) else _serial(value)
+    if result is None:
+        text = cell_text(value)
         for fmt in DATETIME_FORMATS:
             try:
                 result = datetime.strptime(text, fmt)
@@ -186,8 +181,22 @@ def parse_datetime(value: Any) -> datetime | None:
     return timezone.make_aware(result) if timezone.is_naive(result) else result
 
 
-def _serial(value: float) -> datetime:
-    return (EXCEL_EPOCH + timedelta(days=float(value))).replace(microsecond=0)
+#: An Excel serial written as text: five digits (1927–2173), a fraction for the time of day. Four digits are
+#: a year ("1953"), eight a date (19530201), not serials.
+_SERIAL_TEXT = re.compile(r"\d{5}(?:\.\d+)?")
+
+
+def _serial(value: Any) -> datetime | None:
+    """The date and time of an Excel serial number (a number in a cell, or its text), else None."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        number = float(value)
+    elif isinstance(value, str) and _SERIAL_TEXT.fullmatch(cell_text(value)):
+        number = float(cell_text(value))
+    else:
+        return None
+    if not 1 <= number < 2958466:  # up to 9999-12-31
+        return None
+    return (EXCEL_EPOCH + timedelta(days=number)).replace(microsecond=0)
 
 
 def write_rows(title: str, header: Sequence[Any], rows: Iterable[Sequence[Any]]) -> bytes:
