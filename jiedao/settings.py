@@ -62,6 +62,8 @@ INSTALLED_APPS = [
     "jiedao.audit",
     "jiedao.notifications",
     "jiedao.cases",
+    "jiedao.people",
+    "jiedao.search",
 ]
 
 MIDDLEWARE = [

@@ -40,8 +40,9 @@ from jiedao.cases.models import (
     Step,
 )
 from jiedao.cases.uploads import CheckedUpload
-from jiedao.core.models import ContactCommunity, Department, Membership, OrgUnit, Role, User
+from jiedao.core.models import ContactCommunity, Department, OrgUnit, Role, User
 from jiedao.core.permissions import require
+from jiedao.core.services import people
 
 logger = logging.getLogger(__name__)
 
@@ -143,29 +144,6 @@ def save_attachments(
         attachment.save()
         saved.append(attachment)
     return saved
-
-
-def people(
-    *,
-    unit: OrgUnit | int | None = None,
-    department: Department | int | None = None,
-    roles: Iterable[str] | None = None,
-    at_or_above: str = "",
-) -> list[User]:
-    """Active users in the given roles attached to a department, to a unit (object or id), or with
-    `at_or_above` (an org path) to that unit or any unit above it. One query."""
-    qs = Membership.objects.filter(is_active=True)
-    if roles is not None:
-        qs = qs.filter(role__in=list(roles))
-    if department is not None:
-        qs = qs.filter(department=department)
-    elif unit is not None:
-        qs = qs.filter(org_unit=unit)
-    elif at_or_above:
-        qs = qs.filter(org_path__in=OrgUnit.path_lineage(at_or_above))
-    else:
-        return []
-    return list(User.objects.filter(is_active=True, pk__in=qs.values("user_id")))
 
 
 def lead_people(case: Case) -> list[User]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -11,7 +12,7 @@ from django.db.models.functions import Concat, Length, Substr
 from django.utils.translation import gettext as _
 
 from jiedao.audit.services import record_event
-from jiedao.core.models import OrgUnit, User
+from jiedao.core.models import Department, Membership, OrgUnit, User
 from jiedao.core.models.scope import scoped_models
 from jiedao.core.permissions import require
 
@@ -130,3 +131,26 @@ def repath_scoped_rows(old_prefix: str, new_prefix: str) -> int:
             org_path=Concat(Value(new_prefix), Substr("org_path", Length(Value(old_prefix)) + 1))
         )
     return total
+
+
+def people(
+    *,
+    unit: OrgUnit | int | None = None,
+    department: Department | int | None = None,
+    roles: Iterable[str] | None = None,
+    at_or_above: str = "",
+) -> list[User]:
+    """Active users in the given roles attached to a department, to a unit (object or id), or with
+    `at_or_above` (an org path) to that unit or any unit above it. One query."""
+    qs = Membership.objects.filter(is_active=True)
+    if roles is not None:
+        qs = qs.filter(role__in=list(roles))
+    if department is not None:
+        qs = qs.filter(department=department)
+    elif unit is not None:
+        qs = qs.filter(org_unit=unit)
+    elif at_or_above:
+        qs = qs.filter(org_path__in=OrgUnit.path_lineage(at_or_above))
+    else:
+        return []
+    return list(User.objects.filter(is_active=True, pk__in=qs.values("user_id")))
