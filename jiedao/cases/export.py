@@ -5,22 +5,20 @@ unless the user asked for them and may reveal them on that case."""
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from datetime import datetime
 from typing import IO, Any
 
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from jiedao.cases.clock import light_of
 from jiedao.cases.models import Case, Light
+from jiedao.core import xlsx
 from jiedao.core.permissions import can
+from jiedao.core.xlsx import naive
 
-CHUNK_BYTES = 64 * 1024
 ITERATOR_CHUNK = 500
 
 
@@ -50,20 +48,6 @@ def headers() -> list[str]:
     ]
 
 
-def _naive(value: datetime | None) -> datetime | None:
-    """Excel has no time zones: local wall-clock time."""
-    return timezone.localtime(value).replace(tzinfo=None) if value is not None else None
-
-
-def _cell(sheet: WriteOnlyWorksheet, value: Any) -> Any:
-    """Text stays text: a value starting with "=" would otherwise be written as a formula."""
-    if isinstance(value, str):
-        cell = WriteOnlyCell(sheet, value=value)
-        cell.data_type = "s"
-        return cell
-    return value
-
-
 def row_for(case: Case, reveal: bool, user: Any, now: datetime) -> list[Any]:
     phone = case.requester_phone if reveal and can(user, "case.reveal", case) else case.masked_phone
     lead = case.lead_department or case.lead_unit
@@ -78,8 +62,8 @@ def row_for(case: Case, reveal: bool, user: Any, now: datetime) -> list[Any]:
         case.get_petition_type_display() if case.petition_type else "",
         case.get_status_display(),
         str(Light(light_of(case, now)).label),
-        _naive(case.received_at),
-        _naive(case.due_at),
+        naive(case.received_at),
+        naive(case.due_at),
         case.deadline_rule,
         str(lead) if lead else "",
         _("匿名") if case.anonymous else case.requester_name,
@@ -88,7 +72,7 @@ def row_for(case: Case, reveal: bool, user: Any, now: datetime) -> list[Any]:
         case.get_outcome_display() if case.outcome else "",
         case.reply,
         case.get_rating_display() if case.rating else "",
-        _naive(case.closed_at),
+        naive(case.closed_at),
     ]
 
 
@@ -100,17 +84,8 @@ def export_queryset(queryset: QuerySet[Case]) -> QuerySet[Case]:
 
 def write_workbook(cases: Iterable[Case], user: Any, reveal: bool, out: IO[bytes]) -> int:
     """Write the cases as one sheet into `out`; returns the number of rows."""
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet(title=_("工单"))
-    sheet.freeze_panes = "A2"
-    sheet.append(headers())
     now = timezone.now()
-    count = 0
-    for case in cases:
-        sheet.append([_cell(sheet, v) for v in row_for(case, reveal, user, now)])
-        count += 1
-    book.save(out)
-    return count
+    return xlsx.write(_("工单"), headers(), (row_for(case, reveal, user, now) for case in cases), out)
 
 
 def build(queryset: QuerySet[Case], user: Any, reveal: bool) -> tuple[IO[bytes], int]:
@@ -121,9 +96,4 @@ def build(queryset: QuerySet[Case], user: Any, reveal: bool) -> tuple[IO[bytes],
     return out, count
 
 
-def chunks(out: IO[bytes]) -> Iterator[bytes]:
-    try:
-        while block := out.read(CHUNK_BYTES):
-            yield block
-    finally:
-        out.close()
+chunks = xlsx.chunks

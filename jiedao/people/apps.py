@@ -9,4 +9,28 @@ class PeopleConfig(AppConfig):
 
     def ready(self) -> None:
         # Register the module's actions, audit event kinds and the care subjects' due handler.
+        from jiedao.core.navigation import NavItem, register, requires
         from jiedao.people import care, events, rules  # noqa: F401
+
+        # Navigation entries: the lists take their kind in the URL (see urls.py).
+        register(
+            NavItem("residents", _("居民"), "people:resident_list", "users", 30, requires("resident.view"))
+        )
+        register(
+            NavItem(
+                "places", _("房屋"), "people:compound_list", "building-community", 31, requires("place.view")
+            )
+        )
+        register(
+            NavItem(
+                "organisations",
+                _("单位组织"),
+                "people:organisation_list",
+                "building-skyscraper",
+                32,
+                requires("organisation.view"),
+            )
+        )
+        register(
+            NavItem("care", _("关爱走访"), "people:care_list", "heart-handshake", 33, requires("care.view"))
+        )

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -184,7 +185,11 @@ def _derive(obj: models.Model, data: dict[str, Any]) -> None:
                 phone = personal.phone_columns(data["phone"])
             except personal.PhoneError as exc:
                 raise ValidationError({"phone": str(exc)}) from exc
-            obj.phone_token, obj.phone_index, obj.phone_mask = phone
+            obj.phone_token, obj.phone_index, obj.phone_mask = (
+                phone.phone_token,
+                phone.phone_index,
+                phone.phone_mask,
+            )
         obj.name = " ".join(obj.name.split())
         if not obj.name:
             raise ValidationError({"name": _("请填写姓名。")})
@@ -509,15 +514,18 @@ def record_visit(
     return visit
 
 
-def unit_choices(actor: User, action: str) -> list[OrgUnit]:
+def unit_choices(actor: User, action: str) -> QuerySet[OrgUnit]:
     """The communities and grids where `actor` may do `action` (what a record's unit may be set to)."""
+    from jiedao.core.models.scope import under_path
     from jiedao.core.permissions import scope_paths
 
+    units = OrgUnit.objects.filter(
+        kind__in=[OrgUnit.Kind.COMMUNITY, OrgUnit.Kind.VILLAGE, OrgUnit.Kind.GRID], is_active=True
+    )
     paths = scope_paths(actor, action)
-    units = OrgUnit.objects.filter(kind__in=[OrgUnit.Kind.COMMUNITY, OrgUnit.Kind.VILLAGE, OrgUnit.Kind.GRID])
-    units = units.filter(is_active=True)
     if paths is None:
-        return list(units)
-    if not paths:
-        return []
-    return [u for u in units if any(u.path.startswith(p) for p in paths)]
+        return units
+    condition = Q(pk__in=[])
+    for path in paths:
+        condition |= under_path("path", path)
+    return units.filter(condition)
