@@ -2,6 +2,14 @@ from rest_framework.routers import DefaultRouter
 
 from jiedao.cases.api import CaseViewSet, CategoryViewSet, DispatchRuleViewSet
 from jiedao.core.api import DepartmentViewSet, OrgUnitViewSet, UserViewSet
+from jiedao.people.api import (
+    BuildingViewSet,
+    CompoundViewSet,
+    DwellingViewSet,
+    HouseholdViewSet,
+    OrganisationViewSet,
+    ResidentViewSet,
+)
 
 router = DefaultRouter()
 router.register("org-units", OrgUnitViewSet, basename="org-unit")
@@ -10,5 +18,11 @@ router.register("users", UserViewSet, basename="user")
 router.register("cases", CaseViewSet, basename="case")
 router.register("case-categories", CategoryViewSet, basename="case-category")
 router.register("dispatch-rules", DispatchRuleViewSet, basename="dispatch-rule")
+router.register("residents", ResidentViewSet, basename="resident")
+router.register("households", HouseholdViewSet, basename="household")
+router.register("compounds", CompoundViewSet, basename="compound")
+router.register("buildings", BuildingViewSet, basename="building")
+router.register("dwellings", DwellingViewSet, basename="dwelling")
+router.register("organisations", OrganisationViewSet, basename="organisation")
 
 urlpatterns = router.urls

@@ -4,6 +4,7 @@ Shared by every module's export."""
 
 from __future__ import annotations
 
+import re
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
@@ -40,7 +41,7 @@ def cell(sheet: WriteOnlyWorksheet, value: Any) -> Any:
 def write(title: str, header: Sequence[Any], rows: Iterable[Sequence[Any]], out: IO[bytes]) -> int:
     """One sheet with a frozen header row into `out`; returns the number of rows."""
     book = Workbook(write_only=True)
-    sheet = book.create_sheet(title=title[:31])
+    sheet = book.create_sheet(title=re.sub(r"[\\/*?:\[\]]", "_", title)[:31] or "Sheet1")
     sheet.freeze_panes = "A2"
     sheet.append(list(header))
     count = 0

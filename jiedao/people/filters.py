@@ -40,6 +40,11 @@ def _text_q(value: str, *fields: str) -> Q:
     return condition
 
 
+def _years(value: Any) -> int:
+    """An age as asked, within what a person can be (a negative or absurd age filters as 0 or 150)."""
+    return max(0, min(int(value), 150))
+
+
 class ResidentFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label=_("姓名/拼音/地址/证件号/电话"))
     unit = UnderFilter("org_path", label=_("社区/网格"))
@@ -51,8 +56,8 @@ class ResidentFilterSet(django_filters.FilterSet):
         method="with_tag",
         label=_("标签"),
     )
-    age_min = django_filters.NumberFilter(method="min_age", label=_("年龄不小于"), min_value=0)
-    age_max = django_filters.NumberFilter(method="max_age", label=_("年龄不大于"), min_value=0)
+    age_min = django_filters.NumberFilter(method="min_age", label=_("年龄不小于"))
+    age_max = django_filters.NumberFilter(method="max_age", label=_("年龄不大于"))
     relation = django_filters.ChoiceFilter(choices=Relation.choices, label=_("与户主关系"))
     state = django_filters.ChoiceFilter(
         choices=[("current", _("在住")), ("moved_out", _("已迁出"))],
@@ -95,16 +100,16 @@ class ResidentFilterSet(django_filters.FilterSet):
         )
         return queryset.filter(Exists(active))
 
-    def min_age(self, queryset: QuerySet, name: str, value: Any) -> QuerySet:
+    def min_age(self, queryset: QuerySet, name: str, value: int) -> QuerySet:
         if value is None:
             return queryset
-        return queryset.filter(birth_date__lte=years_before(timezone.localdate(), int(value)))
+        return queryset.filter(birth_date__lte=years_before(timezone.localdate(), _years(value)))
 
-    def max_age(self, queryset: QuerySet, name: str, value: Any) -> QuerySet:
+    def max_age(self, queryset: QuerySet, name: str, value: int) -> QuerySet:
         if value is None:
             return queryset
         # younger than value + 1 years: born after that day
-        return queryset.filter(birth_date__gt=years_before(timezone.localdate(), int(value) + 1))
+        return queryset.filter(birth_date__gt=years_before(timezone.localdate(), _years(value) + 1))
 
     def by_state(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         if value == "current":
