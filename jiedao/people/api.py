@@ -207,20 +207,19 @@ class RecordViewSet(
         return data
 
     def perform_create(self, serializer: Any) -> None:
-        serializer.instance = self._write(
-            lambda: services.create(self.request.user, self.model, self._data(serializer))
-        )
+        actor: Any = self.request.user
+        serializer.instance = self._write(lambda: services.create(actor, self.model, self._data(serializer)))
 
     def perform_update(self, serializer: Any) -> None:
-        version = self.request.data.get("version")
+        data: Any = self.request.data
+        version = data.get("version") if hasattr(data, "get") else None
         try:
             seen = int(version) if version is not None else None
         except (TypeError, ValueError):
             raise serializers.ValidationError({"version": "Must be an integer."}) from None
         obj = self.model.objects.get(pk=serializer.instance.pk)
-        serializer.instance = self._write(
-            lambda: services.update(self.request.user, obj, self._data(serializer), seen)
-        )
+        actor: Any = self.request.user
+        serializer.instance = self._write(lambda: services.update(actor, obj, self._data(serializer), seen))
 
     def _write(self, write: Any) -> Any:
         try:

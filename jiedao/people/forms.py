@@ -41,7 +41,7 @@ class RecordForm(StyledFormMixin, forms.ModelForm):
         if self.instance.pk and not self.is_bound:
             self.initial["version"] = self.instance.version
         if "org_unit" in self.fields:
-            field = UnitChoiceField(
+            field: forms.Field = UnitChoiceField(
                 label=_("所属网格/社区"),
                 queryset=unit_choices(user, self.change_action),
             )

@@ -370,7 +370,7 @@ class Resident(Versioned, ScopedModel):
     moved_out = models.DateField(_("迁出日期"), null=True, blank=True)
     note = models.TextField(_("备注"), blank=True)
 
-    objects = ResidentQuerySet.as_manager()
+    objects = ResidentQuerySet.as_manager()  # type: ignore[misc]  # the scoped manager, with current()
     # The history keeps the masked forms, never the ciphertext: a past row shows what changed, not the value.
     history = HistoricalRecords(
         excluded_fields=["updated_at", "version", "id_token", "id_index", "phone_token", "phone_index"]

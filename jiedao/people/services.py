@@ -155,7 +155,7 @@ def _derive(obj: models.Model, data: dict[str, Any]) -> None:
     elif isinstance(obj, Entrance):
         obj.org_unit = obj.building.org_unit
     elif isinstance(obj, Dwelling):
-        if obj.entrance_id is not None and obj.entrance.building_id != obj.building_id:
+        if obj.entrance is not None and obj.entrance.building_id != obj.building_id:
             raise ValidationError(_("所选单元不属于所选楼栋。"))
         if obj.org_unit_id is None:
             obj.org_unit = obj.building.org_unit
@@ -166,7 +166,7 @@ def _derive(obj: models.Model, data: dict[str, Any]) -> None:
             obj.number,
         )
     elif isinstance(obj, Household):
-        if obj.dwelling_id is not None:
+        if obj.dwelling is not None:
             if obj.org_unit_id is None:
                 obj.org_unit = obj.dwelling.org_unit
             if not obj.address:
@@ -199,7 +199,7 @@ def _derive(obj: models.Model, data: dict[str, Any]) -> None:
                 obj.org_unit = obj.household.org_unit
             if not obj.relation:
                 obj.relation = Relation.OTHER
-        if obj.dwelling_id is not None:
+        if obj.dwelling is not None:
             if obj.org_unit_id is None:
                 obj.org_unit = obj.dwelling.org_unit
             if not obj.address:

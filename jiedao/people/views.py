@@ -5,6 +5,7 @@ visits. Reads go through `visible_to`; writes through `services`."""
 from __future__ import annotations
 
 import mimetypes
+from collections.abc import Iterable
 from typing import Any
 
 from django.contrib import messages
@@ -13,6 +14,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import models
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -46,6 +48,15 @@ ITERATOR_CHUNK = 1000
 def _actor(request: HttpRequest) -> User:
     assert isinstance(request.user, User)
     return request.user
+
+
+def _flash(request: HttpRequest, errors: Iterable[Any]) -> None:
+    for message in errors:
+        messages.error(request, str(message))
+
+
+def _flash_form(request: HttpRequest, form: Any) -> None:
+    _flash(request, [message for errors in form.errors.values() for message in errors])
 
 
 def _ledger(key: str) -> Ledger:
@@ -145,7 +156,7 @@ def _detail_url(key: str, obj: Any) -> str:
 
 
 @login_required
-def record_export(request: HttpRequest, key: str) -> HttpResponse:
+def record_export(request: HttpRequest, key: str) -> HttpResponseBase:
     ledger = _ledger(key)
     require(request.user, ledger.export_action)
     filterset = _filterset(request, ledger)
@@ -340,14 +351,11 @@ def resident_tag(request: HttpRequest, pk: int) -> HttpResponse:
                 note=form.cleaned_data["note"],
             )
         except ValidationError as exc:
-            for message in exc.messages:
-                messages.error(request, message)
+            _flash(request, exc.messages)
         else:
             messages.success(request, _("已添加标签。"))
     else:
-        for errors in form.errors.values():
-            for message in errors:
-                messages.error(request, message)
+        _flash_form(request, form)
     return redirect("people:resident_detail", resident.pk)
 
 
@@ -359,8 +367,7 @@ def resident_tag_end(request: HttpRequest, pk: int, item: int) -> HttpResponse:
     try:
         services.end_tag(_actor(request), tag_item, timezone.localdate())
     except ValidationError as exc:
-        for message in exc.messages:
-            messages.error(request, message)
+        _flash(request, exc.messages)
     else:
         messages.success(request, _("标签已于今天结束。"))
     return redirect("people:resident_detail", resident.pk)
@@ -372,9 +379,7 @@ def resident_move_out(request: HttpRequest, pk: int) -> HttpResponse:
     resident = _get(request, ledgers.get("resident"), pk)
     form = MoveOutForm(request.POST)
     if not form.is_valid():
-        for errors in form.errors.values():
-            for message in errors:
-                messages.error(request, message)
+        _flash_form(request, form)
         return redirect("people:resident_detail", resident.pk)
     try:
         services.move_out(
@@ -385,8 +390,7 @@ def resident_move_out(request: HttpRequest, pk: int) -> HttpResponse:
             note=form.cleaned_data["note"],
         )
     except ValidationError as exc:
-        for message in exc.messages:
-            messages.error(request, message)
+        _flash(request, exc.messages)
     else:
         messages.success(request, _("已登记迁出。"))
     return redirect("people:resident_detail", resident.pk)
@@ -413,14 +417,15 @@ def _record_form(request: HttpRequest, key: str, pk: int | None) -> HttpResponse
     user = _actor(request)
     require(user, ledger.change_action)
     instance = _get(request, ledger, pk, "change") if pk is not None else ledger.model()
-    initial = {k: v for k, v in request.GET.items() if k in ledger.form._meta.fields}  # type: ignore[attr-defined]
+    fields = ledger.form._meta.fields or ()
+    initial = {k: v for k, v in request.GET.items() if k in fields}
     form: RecordForm = ledger.form(request.POST or None, instance=instance, user=user, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             if pk is None:
                 obj = services.create(user, ledger.model, form.service_data())
             else:
-                fresh = ledger.model.objects.get(pk=pk)
+                fresh = ledger.model._default_manager.get(pk=pk)
                 obj = services.update(user, fresh, form.service_data(), form.cleaned_data.get("version"))
         except ValidationError as exc:
             _add_errors(form, exc)
@@ -493,15 +498,12 @@ def care_add(request: HttpRequest, pk: int) -> HttpResponse:
                 note=form.cleaned_data["note"],
             )
         except ValidationError as exc:
-            for message in exc.messages:
-                messages.error(request, message)
+            _flash(request, exc.messages)
         else:
             messages.success(request, _("已列为关爱对象。"))
             return redirect("people:care_detail", care.pk)
     else:
-        for errors in form.errors.values():
-            for message in errors:
-                messages.error(request, message)
+        _flash_form(request, form)
     return redirect("people:resident_detail", resident.pk)
 
 
@@ -515,14 +517,11 @@ def care_edit(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             services.update_care(_actor(request), care, data, form.cleaned_data.get("version"))
         except ValidationError as exc:
-            for message in exc.messages:
-                messages.error(request, message)
+            _flash(request, exc.messages)
         else:
             messages.success(request, _("已保存。"))
     else:
-        for errors in form.errors.values():
-            for message in errors:
-                messages.error(request, message)
+        _flash_form(request, form)
     return redirect("people:care_detail", care.pk)
 
 
@@ -541,14 +540,11 @@ def care_visit(request: HttpRequest, pk: int) -> HttpResponse:
                 photo=form.cleaned_data.get("photo"),
             )
         except ValidationError as exc:
-            for message in exc.messages:
-                messages.error(request, message)
+            _flash(request, exc.messages)
         else:
             messages.success(request, _("已记录走访。"))
     else:
-        for errors in form.errors.values():
-            for message in errors:
-                messages.error(request, message)
+        _flash_form(request, form)
     return redirect("people:care_detail", care.pk)
 
 
@@ -561,7 +557,7 @@ def visit_photo(request: HttpRequest, pk: int) -> FileResponse:
         handle = visit.photo.open("rb")
     except FileNotFoundError:
         raise Http404() from None
-    content_type = mimetypes.guess_type(visit.photo.name)[0] or "application/octet-stream"
+    content_type = mimetypes.guess_type(visit.photo.name or "")[0] or "application/octet-stream"
     response = FileResponse(handle, content_type=content_type)
     response["X-Content-Type-Options"] = "nosniff"
     return response

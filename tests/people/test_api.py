@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import date
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.django_db
 NUMBER = id_number(date(1948, 8, 8), 21)
 
 
-def _post(client: Client, url: str, data: dict) -> object:
+def _post(client: Client, url: str, data: dict) -> Any:
     return client.post(url, json.dumps(data), content_type="application/json")
 
 
@@ -44,10 +45,10 @@ def test_reveal_endpoint_is_permitted_and_logged(world: World, client_for: Calla
     mine = resident(world["comm_a"], world.grid_a, "张三", id_number=NUMBER)
     url = f"/api/v1/residents/{mine.pk}/reveal/"
     response = _post(client_for("grid_a"), url, {"field": "id_number"})
-    assert response.status_code == 200 and response.json() == {"field": "id_number", "value": NUMBER}  # type: ignore[attr-defined]
-    assert _post(client_for("leader"), url, {"field": "id_number"}).status_code == 403  # type: ignore[attr-defined]
-    assert _post(client_for("comm_b"), url, {"field": "id_number"}).status_code == 404  # type: ignore[attr-defined]
-    assert _post(client_for("grid_a"), url, {"field": "password"}).status_code == 400  # type: ignore[attr-defined]
+    assert response.status_code == 200 and response.json() == {"field": "id_number", "value": NUMBER}
+    assert _post(client_for("leader"), url, {"field": "id_number"}).status_code == 403
+    assert _post(client_for("comm_b"), url, {"field": "id_number"}).status_code == 404
+    assert _post(client_for("grid_a"), url, {"field": "password"}).status_code == 400
     assert AuditEvent.objects.filter(kind="people.reveal").count() == 1
 
 
@@ -58,8 +59,8 @@ def test_writes_go_through_the_services(world: World, client_for: Callable[[str]
         "/api/v1/residents/",
         {"org_unit": world.grid_a.code, "name": "王五", "id_number": NUMBER, "phone": "13900001111"},
     )
-    assert response.status_code == 201, response.content  # type: ignore[attr-defined]
-    created = response.json()  # type: ignore[attr-defined]
+    assert response.status_code == 201, response.content
+    created = response.json()
     assert (
         "id_number" not in created
         and created["id_mask"].startswith("410104")
@@ -71,15 +72,15 @@ def test_writes_go_through_the_services(world: World, client_for: Callable[[str]
         "/api/v1/residents/",
         {"org_unit": world.grid_a.code, "name": "错号", "id_number": "410104194808082"},
     )
-    assert bad.status_code == 400 and "id_number" in bad.json()  # type: ignore[attr-defined]
+    assert bad.status_code == 400 and "id_number" in bad.json()
     outside = _post(client, "/api/v1/residents/", {"org_unit": world.grid_b.code, "name": "越界"})
-    assert outside.status_code == 403  # type: ignore[attr-defined]
+    assert outside.status_code == 403
     assert (
         _post(
             client_for("leader"), "/api/v1/compounds/", {"org_unit": world.grid_a.code, "name": "x"}
         ).status_code
         == 403
-    )  # type: ignore[attr-defined]
+    )
     url = f"/api/v1/residents/{created['id']}/"
     ok = client.patch(
         url, json.dumps({"note": "新", "version": created["version"]}), content_type="application/json"
@@ -99,13 +100,13 @@ def test_places_and_organisations(world: World, client_for: Callable[[str], Clie
         "/api/v1/compounds/",
         {"org_unit": world.grid_a.code, "name": "陇海花园", "kind": "commercial"},
     )
-    assert compound.status_code == 201  # type: ignore[attr-defined]
+    assert compound.status_code == 201
     building = _post(
         client, "/api/v1/buildings/", {"compound": compound.json()["id"], "name": "1号楼", "floors": 6}
-    )  # type: ignore[attr-defined]
-    assert building.status_code == 201 and building.json()["org_unit"] == world.grid_a.code  # type: ignore[attr-defined]
-    dwelling = _post(client, "/api/v1/dwellings/", {"building": building.json()["id"], "number": "101"})  # type: ignore[attr-defined]
-    assert dwelling.json()["address"] == "陇海花园 1号楼 101"  # type: ignore[attr-defined]
+    )
+    assert building.status_code == 201 and building.json()["org_unit"] == world.grid_a.code
+    dwelling = _post(client, "/api/v1/dwellings/", {"building": building.json()["id"], "number": "101"})
+    assert dwelling.json()["address"] == "陇海花园 1号楼 101"
     org = _post(
         client,
         "/api/v1/organisations/",
@@ -116,6 +117,6 @@ def test_places_and_organisations(world: World, client_for: Callable[[str], Clie
             "credit_code": "91110000600037341X",
         },
     )
-    assert org.status_code == 400 and "credit_code" in org.json()  # type: ignore[attr-defined]
+    assert org.status_code == 400 and "credit_code" in org.json()
     assert client_for("comm_b").get("/api/v1/compounds/").json()["results"] == []
     assert len(client_for("leader").get("/api/v1/dwellings/").json()["results"]) == 1
