@@ -175,12 +175,18 @@ class Dwelling(Versioned, ScopedModel):
         verbose_name = _("房屋")
         verbose_name_plural = _("房屋")
         ordering = ["building_id", "entrance_id", "number"]
+        # Two conditional constraints rather than nulls_distinct=False, which SQLite does not enforce.
         constraints = [
             models.UniqueConstraint(
                 fields=["building", "entrance", "number"],
+                condition=Q(entrance__isnull=False),
                 name="dwelling_number_per_entrance",
-                nulls_distinct=False,
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["building", "number"],
+                condition=Q(entrance__isnull=True),
+                name="dwelling_number_per_building",
+            ),
         ]
 
     def __str__(self) -> str:

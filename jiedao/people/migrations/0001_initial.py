@@ -582,7 +582,11 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='dwelling',
-            constraint=models.UniqueConstraint(fields=('building', 'entrance', 'number'), name='dwelling_number_per_entrance', nulls_distinct=False),
+            constraint=models.UniqueConstraint(condition=models.Q(('entrance__isnull', False)), fields=('building', 'entrance', 'number'), name='dwelling_number_per_entrance'),
+        ),
+        migrations.AddConstraint(
+            model_name='dwelling',
+            constraint=models.UniqueConstraint(condition=models.Q(('entrance__isnull', True)), fields=('building', 'number'), name='dwelling_number_per_building'),
         ),
         migrations.AddConstraint(
             model_name='organisation',
