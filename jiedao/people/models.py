@@ -10,7 +10,7 @@ conflict detection; writes go through `services.py`.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -519,6 +519,11 @@ class CareSubject(DueItemMixin, Versioned, ScopedModel):
     @property
     def is_active(self) -> bool:
         return self.until is None
+
+    @property
+    def visit_by(self) -> date:
+        """The last day the next visit is due (the warning comes the morning after)."""
+        return (self.last_visit_at or self.since) + timedelta(days=self.visit_every_days)
 
 
 def visit_photo_path(instance: Visit, filename: str) -> str:
