@@ -1,3 +1,4 @@
+from django.urls import path
 from rest_framework.routers import DefaultRouter
 
 from jiedao.cases.api import CaseViewSet, CategoryViewSet, DispatchRuleViewSet
@@ -10,6 +11,7 @@ from jiedao.people.api import (
     OrganisationViewSet,
     ResidentViewSet,
 )
+from jiedao.search.api import SearchAPIView
 
 router = DefaultRouter()
 router.register("org-units", OrgUnitViewSet, basename="org-unit")
@@ -25,4 +27,4 @@ router.register("buildings", BuildingViewSet, basename="building")
 router.register("dwellings", DwellingViewSet, basename="dwelling")
 router.register("organisations", OrganisationViewSet, basename="organisation")
 
-urlpatterns = router.urls
+urlpatterns = [path("search/", SearchAPIView.as_view(), name="search"), *router.urls]

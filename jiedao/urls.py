@@ -27,6 +27,7 @@ urlpatterns = [
     path("cases/", include("jiedao.cases.urls")),
     path("portal/", include("jiedao.cases.public_urls")),
     path("people/", include("jiedao.people.urls")),
+    path("search/", include("jiedao.search.urls")),
     path("open311/v2/", include("jiedao.cases.open311.urls")),
     path("api/v1/", include("jiedao.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

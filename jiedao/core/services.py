@@ -15,6 +15,7 @@ from jiedao.audit.services import record_event
 from jiedao.core.models import Department, Membership, OrgUnit, User
 from jiedao.core.models.scope import scoped_models
 from jiedao.core.permissions import require
+from jiedao.search import index as search_index
 
 # The fields a person may edit, in the order the form shows them.
 EDITABLE_FIELDS = (
@@ -105,6 +106,7 @@ def move_unit(actor: User, unit: OrgUnit, new_parent: OrgUnit) -> OrgUnit:
         unit.refresh_from_db()
         new_path = unit.path
         repath_scoped_rows(old_path, new_path)
+        search_index.repath(old_path, new_path)
         OrgUnit.objects.filter(pk=unit.pk).update(version=F("version") + 1)
         record_event(
             "org.move",

@@ -300,7 +300,7 @@ class ResidentViewSet(RecordViewSet):
     @property
     def required_action(self) -> str:
         if getattr(self, "action", None) == "reveal":
-            return "resident.view"
+            return "resident.reveal"
         return super().required_action
 
 
