@@ -15,6 +15,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from tests.cases.guards import GUARDS as CASE_GUARDS
 from tests.cases.guards import PUBLIC as CASE_PUBLIC
 from tests.guard import Guard
+from tests.people.guards import GUARDS as PEOPLE_GUARDS
+from tests.search.guards import GUARDS as SEARCH_GUARDS
 from tests.world import World
 
 pytestmark = pytest.mark.django_db
@@ -71,6 +73,8 @@ GUARDS: dict[str, Guard] = {
 }
 
 GUARDS.update(CASE_GUARDS)
+GUARDS.update(SEARCH_GUARDS)
+GUARDS.update(PEOPLE_GUARDS)
 PUBLIC.update(CASE_PUBLIC)
 
 

@@ -5,13 +5,16 @@ title rows by the names its columns go by, and the cell values people type (full
 
 from __future__ import annotations
 
+import codecs
+import contextlib
 import csv
 import io
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from types import TracebackType
 from typing import Any, BinaryIO
 
 from django.utils import timezone
@@ -217,3 +220,160 @@ def _cell_out(value: Any) -> Any:
     if isinstance(value, datetime | date | time | int | float | str) or value is None:
         return value
     return str(value)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Streaming: the rows of a large sheet one at a time (imports of hundreds of thousands of rows), for callers
+# that must not hold every row as Python lists. Same cells as read_rows gives, row for row.
+
+#: Bytes read at a time when a CSV file's encoding is checked and its lines counted.
+SCAN_BLOCK = 1 << 20
+
+
+class SheetRows:
+    """The first sheet's rows of a workbook (.xlsx, .xlsm, .xls, .ods) or CSV file, one list of cells at a
+    time, as `read_rows` would give them (the same rows, the same columns, row 1 first).
+
+    A CSV file is read through `csv.reader` over the decoded text stream; its encoding (UTF-8, else GB18030)
+    is settled first by decoding the whole file block by block, so a file that is not valid in either is
+    refused before any row is used. A workbook is opened with calamine, which keeps the sheet's cells in its
+    own compact form, and its rows are turned into Python lists one at a time (`iter_rows`).
+
+    `size` is the number of rows for progress: a workbook's row count; a CSV file's line count (a quoted cell
+    with a line break in it counts twice).
+    """
+
+    def __init__(self, source: Path | str, name: str = "") -> None:
+        self.path = Path(source)
+        self.name = (name or self.path.name).lower()
+        self.size = 0
+        self._workbook: Any = None
+        self._sheet: Any = None
+        self._encoding = ""
+        if self.name.endswith(".csv"):
+            self._encoding, self.size = csv_encoding(self.path)
+        else:
+            from python_calamine import CalamineWorkbook
+
+            try:
+                self._workbook = CalamineWorkbook.from_path(str(self.path))
+                self._sheet = self._workbook.get_sheet_by_index(0)
+            except Exception as exc:  # calamine raises its own error types for damaged or foreign files
+                self.close()
+                raise _unreadable() from exc
+            end = self._sheet.end
+            self.size = end[0] + 1 if end else 0
+
+    def __iter__(self) -> Iterator[list[Any]]:
+        if self._encoding:
+            yield from self._csv_rows()
+        elif self._sheet is not None:
+            yield from self._sheet_rows()
+
+    def _csv_rows(self) -> Iterator[list[Any]]:
+        with self.path.open(encoding=self._encoding, newline="") as text:
+            reader = csv.reader(text)
+            try:
+                yield from reader
+            except csv.Error as exc:
+                raise SheetFileError(
+                    _("CSV 文件第 %(line)d 行无法读取（%(error)s），请用 Excel 另存为 .xlsx 后上传。")
+                    % {"line": reader.line_num, "error": exc}
+                ) from exc
+
+    def _sheet_rows(self) -> Iterator[list[Any]]:
+        # calamine's iter_rows starts at row 1 but at the sheet's first used column: put the empty columns
+        # before it back, so that column indexes are those of read_rows (and of the header).
+        start = self._sheet.start
+        pad = [""] * start[1] if start else []
+        try:
+            for row in self._sheet.iter_rows():
+                yield pad + row if pad else row
+        except Exception as exc:
+            raise _unreadable() from exc
+
+    def close(self) -> None:
+        if self._workbook is not None:
+            with contextlib.suppress(Exception):  # already closed
+                self._workbook.close()
+            self._workbook = self._sheet = None
+
+    def __enter__(self) -> SheetRows:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+def _unreadable() -> SheetFileError:
+    return SheetFileError(_("无法读取该文件，请上传 Excel 工作簿（.xlsx、.xls）或 CSV 文件。"))
+
+
+def csv_encoding(path: Path | str) -> tuple[str, int]:
+    """The encoding a CSV file decodes in (read_rows' order: UTF-8 with or without BOM, then GB18030) and its
+    number of lines, from one pass over the bytes in blocks. SheetFileError when neither decodes it."""
+    for encoding in ("utf-8-sig", "gb18030"):
+        decoder = codecs.getincrementaldecoder(encoding)()
+        lines = 0
+        last = b""
+        try:
+            with Path(path).open("rb") as raw:
+                while block := raw.read(SCAN_BLOCK):
+                    decoder.decode(block)
+                    lines += block.count(b"\n")
+                    last = block
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            continue
+        if last and not last.endswith(b"\n"):
+            lines += 1  # the last line has no line break
+        return encoding, lines
+    raise SheetFileError(_("无法识别该 CSV 文件的编码，请另存为 UTF-8 或 Excel 工作簿。"))
+
+
+def header_names(rows: Sequence[Sequence[Any]], header_index: int) -> list[str]:
+    """The name of each column of the header row, as written (line breaks and runs of spaces made one
+    space); a cell left empty because it is merged with the one above (a two-row header) takes that name."""
+    row = rows[header_index]
+    above = rows[header_index - 1] if header_index else []
+    names = []
+    for col, cell in enumerate(row):
+        text = cell_text(cell)
+        if not text and col < len(above):
+            text = cell_text(above[col])
+        names.append(" ".join(text.split()))
+    return names
+
+
+def iter_body_rows(
+    rows: Iterable[Sequence[Any]],
+    header_index: int,
+    width: int,
+    columns: Sequence[int] | None = None,
+) -> Iterator[tuple[int, list[Any]]]:
+    """body_rows, streaming: (row number as the spreadsheet shows it, cells padded to `width`) of the
+    non-blank rows below the header, where `rows` yields the sheet's rows from its first row on. With
+    `columns`, a row counts as blank when those columns are (a numbered spare row of a template, a note in a
+    column nobody reads)."""
+    for number, row in enumerate(rows, start=1):
+        if number <= header_index + 1:
+            continue
+        cells = list(row) + [""] * (width - len(row)) if len(row) < width else list(row)
+        if columns is None:
+            if is_blank(cells):
+                continue
+        elif not _any_value(cells, columns):
+            continue
+        yield number, cells
+
+
+def _any_value(cells: Sequence[Any], columns: Sequence[int]) -> bool:
+    for i in columns:
+        value = cells[i]
+        if value is None or value == "":
+            continue
+        if not isinstance(value, str) or value.strip():
+            return True
+    return False

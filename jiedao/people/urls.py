@@ -3,7 +3,8 @@
 
 from django.urls import URLPattern, path
 
-from jiedao.people import views
+from jiedao.people import ledgers, views
+from jiedao.people.urls_import import urlpatterns as import_patterns
 
 app_name = "people"
 
@@ -20,13 +21,17 @@ PREFIXES = {
 
 def _ledger_patterns(key: str, prefix: str) -> list[URLPattern]:
     kw = {"key": key}
-    return [
+    patterns = [
         path(prefix, views.record_list, kw, name=f"{key}_list"),
         path(f"{prefix}export.xlsx", views.record_export, kw, name=f"{key}_export"),
-        path(f"{prefix}new/", views.record_create, kw, name=f"{key}_create"),
         path(f"{prefix}<int:pk>/", views.record_detail, kw, name=f"{key}_detail"),
-        path(f"{prefix}<int:pk>/edit/", views.record_edit, kw, name=f"{key}_edit"),
     ]
+    if ledgers.get(key).form is not None:  # care subjects are added and changed from their own pages
+        patterns += [
+            path(f"{prefix}new/", views.record_create, kw, name=f"{key}_create"),
+            path(f"{prefix}<int:pk>/edit/", views.record_edit, kw, name=f"{key}_edit"),
+        ]
+    return patterns
 
 
 urlpatterns = [
@@ -38,6 +43,7 @@ urlpatterns = [
     path("care/<int:pk>/change/", views.care_edit, name="care_change"),
     path("care/<int:pk>/visits/", views.care_visit, name="care_visit"),
     path("visits/<int:pk>/photo/", views.visit_photo, name="visit_photo"),
+    *import_patterns,
 ]
 for _key, _prefix in PREFIXES.items():
     urlpatterns += _ledger_patterns(_key, _prefix)
