@@ -132,6 +132,8 @@ def record_list(request: HttpRequest, key: str) -> HttpResponse:
             "can_create": ledger.form is not None and can(request.user, ledger.change_action),
             "can_export": can(request.user, ledger.export_action),
             "can_reveal": ledger.key == "resident" and services.may_reveal(request.user),
+            "can_import": ledger.key in ("resident", "organisation")
+            and can(request.user, "people_import.create"),
         },
     )
 
