@@ -74,6 +74,7 @@ def setup(args: argparse.Namespace) -> dict[str, str]:
         "JIEDAO_SECRET_KEY": SECRET,
         "JIEDAO_ALLOWED_HOSTS": "testserver,127.0.0.1,localhost",
         "JIEDAO_LOG_LEVEL": "WARNING",
+        "JIEDAO_FIELD_KEY": "bench-only-field-key-0123456789",  # the people demo step encrypts
         "JIEDAO_TRUSTED_PROXIES": "1",  # the portal's clients come through X-Forwarded-For (bench/portal.lua)
         "JIEDAO_DEBUG": "",
     }

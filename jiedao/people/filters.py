@@ -80,7 +80,7 @@ class ResidentFilterSet(django_filters.FilterSet):
             return queryset
         number = normalise_id_number(value)
         if len(number) == 18 and number[:17].isdigit():
-            return queryset.filter(id_index=id_lookup(number))
+            return queryset.filter(id_index=id_lookup(number)).exclude(id_index="")  # the partial index
         phone = normalise_phone(value)
         if phone.isdigit() and valid_phone(phone):
             return queryset.filter(phone_index=phone_lookup(phone))

@@ -15,6 +15,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from django.utils import timezone
@@ -81,6 +82,7 @@ def parse_id_number(raw: Any, today: date | None = None) -> IdNumber:
     return IdNumber(number, born, "male" if int(number[16]) % 2 else "female", number[:6])
 
 
+@lru_cache(maxsize=4096)
 def region_known(code: str) -> bool:
     """Is this six-digit code a province + county in python-stdnum's table, at any time?"""
     parts = numdb.get("cn/loc").info(code)

@@ -119,7 +119,7 @@ ID_BLOCK = 1000
 #: Places (as rows write them) remembered as found; rows of one dwelling come one after another.
 PLACES_KEPT = 20_000
 #: SQLite's page cache during a commit, in KiB (the connection's own setting is restored afterwards).
-SQLITE_CACHE_KB = 64 * 1024
+SQLITE_CACHE_KB = 48 * 1024
 SAMPLE_ROWS = 10
 UNIT_KINDS = (OrgUnit.Kind.COMMUNITY, OrgUnit.Kind.VILLAGE, OrgUnit.Kind.GRID)
 
@@ -1158,6 +1158,11 @@ def _history_rows(
 _Place = tuple[int | None, str, int | None]  # dwelling (or None), address, the dwelling's unit
 
 
+def _household_key(pk: int) -> int:
+    """A positive key for a household id (negative ids stand for households a dry run would make)."""
+    return pk * 2 if pk > 0 else -pk * 2 + 1
+
+
 class _FirstRows:
     """The first row of each identity number met, for duplicates within the file: an open-addressing table
     in two arrays of 64-bit integers, about 32 bytes a number where a dict of Python ints takes over 100 (a
@@ -1276,14 +1281,17 @@ class _ResidentStore(_Store):
         self.buildings: dict[tuple[int, str], tuple[int, int]] = {}  # (compound, name) → (id, unit id)
         self.entrances: dict[tuple[int, str], int] = {}  # (building, name) → id
         # (building, entrance or 0, number) → (id, address, unit id)
-        self.dwellings: dict[tuple[int, int, str], tuple[int, str, int]] = {}
+        # (building, entrance or 0, number) → (id, unit id); a stored dwelling's address is kept aside (a new
+        # one's is composed again when needed: a million rows hold a quarter of a million dwellings).
+        self.dwellings: dict[tuple[int, int, str], tuple[int, int]] = {}
+        self.dwelling_addresses: dict[int, str] = {}
         self.by_number: dict[str, int] = {}  # household number → household
         self.by_dwelling: dict[int, int] = {}  # dwelling → household
         self.households_loaded = False
         # A row's place as found last (rows of one dwelling come together; bounded by PLACES_KEPT).
         self.places: dict[tuple[str, str, str, str], _Place] = {}
         self.heads: dict[int, int | None] = {}  # household → its head (stored households met, and heads set)
-        self.head_rows: dict[int, int] = {}  # household → the row of this file that made its head
+        self.head_rows = _FirstRows()  # household (as _household_key) → the row of this file naming its head
         self.pending: dict[type[models.Model], list[dict[str, Any]]] = {}
         self.made: Counter[type[models.Model]] = Counter()
 
@@ -1325,7 +1333,9 @@ class _ResidentStore(_Store):
             .values_list("id", "building_id", "entrance_id", "number", "org_unit_id", "address")
         )
         for pk, building_id, entrance_id, number, unit_id, address in dwellings:
-            self.dwellings.setdefault((building_id, entrance_id or 0, number), (pk, address, unit_id))
+            if (building_id, entrance_id or 0, number) not in self.dwellings:
+                self.dwellings[(building_id, entrance_id or 0, number)] = (pk, unit_id)
+                self.dwelling_addresses[pk] = address
 
     def _make(self, model: type[models.Model], values: dict[str, Any], unit_id: int) -> int:
         """Queue a new row in `unit_id` (written with the chunk while writing) and return its id."""
@@ -1391,17 +1401,20 @@ class _ResidentStore(_Store):
         if not room:
             return None, standard_address(name, building, entrance), None
         d_found = self.dwellings.get((building_id, entrance_id, room))
-        if d_found is None:
-            address = standard_address(name, building, entrance, room)
-            values = {
-                "building_id": building_id,
-                "entrance_id": entrance_id or None,
-                "number": room,
-                "address": address,
-            }
-            pk = self._make(Dwelling, values, building_unit)
-            d_found = self.dwellings[(building_id, entrance_id, room)] = (pk, address, building_unit)
-        return d_found
+        if d_found is not None:
+            pk, unit = d_found
+            address = self.dwelling_addresses.get(pk) or standard_address(name, building, entrance, room)
+            return pk, address, unit
+        address = standard_address(name, building, entrance, room)
+        values = {
+            "building_id": building_id,
+            "entrance_id": entrance_id or None,
+            "number": room,
+            "address": address,
+        }
+        pk = self._make(Dwelling, values, building_unit)
+        self.dwellings[(building_id, entrance_id, room)] = (pk, building_unit)
+        return pk, address, building_unit
 
     # ---- households ---------------------------------------------------------------------------------
 
@@ -1542,7 +1555,7 @@ class _ResidentStore(_Store):
             if household_id is not None and not relation:
                 relation = Relation.OTHER
             if relation == Relation.HEAD and household_id is not None:
-                first = self.head_rows.setdefault(household_id, r.row)
+                first = self.head_rows.first(_household_key(household_id), r.row)
                 if first != r.row:
                     message = _("第 %(row)d 行已是这一户的户主，一户只能有一个户主。") % {"row": first}
                     _fail(failures, r.row, "relation", message)

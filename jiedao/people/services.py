@@ -233,7 +233,9 @@ def _check_unique(obj: models.Model, actor: User) -> None:
     """Duplicates refused with a message instead of a database error. A resident's identity number may be
     registered out of this user's sight: the message then names no one."""
     if isinstance(obj, Resident) and obj.id_index:
-        other = Resident.objects.filter(id_index=obj.id_index).exclude(pk=obj.pk).first()
+        other = (
+            Resident.objects.filter(id_index=obj.id_index).exclude(id_index="").exclude(pk=obj.pk).first()
+        )  # the repeated condition lets SQLite use the partial unique index
         if other is not None:
             raise ValidationError(
                 {

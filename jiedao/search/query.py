@@ -422,7 +422,7 @@ def _exact(user: Any, q: str, limit: int) -> list[Hit]:
     what, value = found
     residents = Resident.objects.visible_to(user, "view").order_by()
     if what == "id_number":
-        residents = residents.filter(id_index=id_lookup(value))
+        residents = residents.filter(id_index=id_lookup(value)).exclude(id_index="")  # the partial index
     else:
         residents = residents.filter(phone_index=phone_lookup(value))
     rows = [dict(zip(p.fields, row, strict=True)) for row in residents.values_list(*p.fields)[:limit]]
