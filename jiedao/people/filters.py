@@ -40,6 +40,18 @@ def _text_q(value: str, *fields: str) -> Q:
     return condition
 
 
+class RowIdFilter(django_filters.NumberFilter):
+    """A whole number within what the database stores (a fraction or an out-of-range number matches nothing
+    instead of failing in the database)."""
+
+    def filter(self, qs: QuerySet, value: Any) -> QuerySet:
+        if value in (None, ""):
+            return qs
+        if value != int(value) or not -(2**63) < int(value) < 2**63:
+            return qs.none()
+        return super().filter(qs, int(value))
+
+
 def _years(value: Any) -> int:
     """An age as asked, within what a person can be (a negative or absurd age filters as 0 or 150)."""
     return max(0, min(int(value), 150))
@@ -50,12 +62,7 @@ class ResidentFilterSet(django_filters.FilterSet):
     unit = UnderFilter("org_path", label=_("社区/网格"))
     residence_type = django_filters.ChoiceFilter(choices=ResidenceType.choices, label=_("人口类型"))
     sex = django_filters.ChoiceFilter(choices=Sex.choices, label=_("性别"))
-    tag = django_filters.ModelChoiceFilter(
-        queryset=Tag.objects.filter(is_active=True),
-        to_field_name="code",
-        method="with_tag",
-        label=_("标签"),
-    )
+    tag = django_filters.CharFilter(method="with_tag", label=_("标签（代码）"))
     age_min = django_filters.NumberFilter(method="min_age", label=_("年龄不小于"))
     age_max = django_filters.NumberFilter(method="max_age", label=_("年龄不大于"))
     relation = django_filters.ChoiceFilter(choices=Relation.choices, label=_("与户主关系"))
@@ -89,9 +96,12 @@ class ResidentFilterSet(django_filters.FilterSet):
             condition |= Q(name_pinyin__contains=value.lower().replace(" ", ""))
         return queryset.filter(condition)
 
-    def with_tag(self, queryset: QuerySet, name: str, value: Tag | None) -> QuerySet:
-        if value is None:
+    def with_tag(self, queryset: QuerySet, name: str, code: str) -> QuerySet:
+        if not code:
             return queryset
+        value = Tag.objects.filter(is_active=True, code=code).first()
+        if value is None:  # an unknown tag: nobody carries it
+            return queryset.none()
         today = timezone.localdate()
         if value.min_age is not None:
             return queryset.filter(birth_date__lte=years_before(today, value.min_age))
@@ -150,10 +160,10 @@ class CompoundFilterSet(django_filters.FilterSet):
 class BuildingFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label=_("楼号/地址"))
     unit = UnderFilter("org_path", label=_("社区/网格"))
-    compound = django_filters.NumberFilter(field_name="compound_id", label=_("小区/楼院"))
+    compound = RowIdFilter(field_name="compound_id", label=_("小区/楼院"))
     structure = django_filters.ChoiceFilter(choices=Structure.choices, label=_("结构"))
     is_old = django_filters.BooleanFilter(label=_("老旧楼栋"))
-    built_before = django_filters.NumberFilter(field_name="year_built", lookup_expr="lt", label=_("建成早于"))
+    built_before = RowIdFilter(field_name="year_built", lookup_expr="lt", label=_("建成早于"))
 
     class Meta:
         model = Building
@@ -167,7 +177,7 @@ class BuildingFilterSet(django_filters.FilterSet):
 class DwellingFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label=_("地址"))
     unit = UnderFilter("org_path", label=_("社区/网格"))
-    building = django_filters.NumberFilter(field_name="building_id", label=_("楼栋"))
+    building = RowIdFilter(field_name="building_id", label=_("楼栋"))
     use = django_filters.ChoiceFilter(choices=DwellingUse.choices, label=_("用途"))
 
     class Meta:

@@ -119,7 +119,7 @@ ID_BLOCK = 1000
 #: Places (as rows write them) remembered as found; rows of one dwelling come one after another.
 PLACES_KEPT = 20_000
 #: SQLite's page cache during a commit, in KiB (the connection's own setting is restored afterwards).
-SQLITE_CACHE_KB = 48 * 1024
+SQLITE_CACHE_KB = 64 * 1024
 SAMPLE_ROWS = 10
 UNIT_KINDS = (OrgUnit.Kind.COMMUNITY, OrgUnit.Kind.VILLAGE, OrgUnit.Kind.GRID)
 
@@ -1158,58 +1158,73 @@ def _history_rows(
 _Place = tuple[int | None, str, int | None]  # dwelling (or None), address, the dwelling's unit
 
 
-def _household_key(pk: int) -> int:
-    """A positive key for a household id (negative ids stand for households a dry run would make)."""
+def _signed_key(pk: int) -> int:
+    """A positive table key for a row id (negative ids stand for rows a dry run would make)."""
     return pk * 2 if pk > 0 else -pk * 2 + 1
 
 
-class _FirstRows:
-    """The first row of each identity number met, for duplicates within the file: an open-addressing table
-    in two arrays of 64-bit integers, about 32 bytes a number where a dict of Python ints takes over 100 (a
-    million rows: 32 MB instead of 110)."""
+class _IntTable:
+    """A map of 64-bit integers for the run's largest maps (a million rows' identity numbers, hundreds of
+    thousands of households): open addressing in two arrays, about 32 bytes an entry where a dict of Python
+    ints takes over 100. Keys are positive; 0 is no value."""
 
     def __init__(self, capacity: int = 1 << 16) -> None:
         self.keys = array("q", bytes(8 * capacity))
-        self.rows = array("q", bytes(8 * capacity))
+        self.values = array("q", bytes(8 * capacity))
         self.count = 0
-
-    @staticmethod
-    def _slot(key: int, mask: int) -> int:
-        key ^= key >> 29
-        return ((key * 0xBF58476D1CE4E5B9) >> 32) & mask
-
-    def first(self, key: int, row: int) -> int:
-        """The row `key` (a positive number) was first met in: `row` when it is new."""
-        keys, mask = self.keys, len(self.keys) - 1
-        slot = self._slot(key, mask)
-        while True:
-            found = keys[slot]
-            if found == key:
-                return int(self.rows[slot])
-            if found == 0:
-                keys[slot], self.rows[slot] = key, row
-                self.count += 1
-                if self.count * 2 > len(keys):
-                    self._grow()
-                return row
-            slot = (slot + 1) & mask
-
-    def _grow(self) -> None:
-        old_keys, old_rows = self.keys, self.rows
-        self.keys = array("q", bytes(16 * len(old_keys)))
-        self.rows = array("q", bytes(16 * len(old_keys)))
-        self.count = 0
-        for slot, key in enumerate(old_keys):
-            if key:
-                self.first(key, old_rows[slot])
 
     @classmethod
-    def for_rows(cls, rows: int) -> _FirstRows:
-        """Sized for about `rows` numbers without growing."""
+    def for_rows(cls, rows: int) -> _IntTable:
+        """Sized for about `rows` keys without growing."""
         capacity = 1 << 16
         while capacity < 2 * rows + 2:
             capacity *= 2
         return cls(capacity)
+
+    def _slot(self, key: int) -> int:
+        """The slot holding `key`, or the empty slot where it would go."""
+        keys, mask = self.keys, len(self.keys) - 1
+        mixed = key ^ (key >> 29)
+        slot = ((mixed * 0xBF58476D1CE4E5B9) >> 32) & mask
+        while True:
+            found = keys[slot]
+            if found == key or found == 0:
+                return slot
+            slot = (slot + 1) & mask
+
+    def get(self, key: int) -> int:
+        slot = self._slot(key)
+        return int(self.values[slot]) if self.keys[slot] == key else 0
+
+    def set(self, key: int, value: int) -> None:
+        slot = self._slot(key)
+        self.values[slot] = value
+        if self.keys[slot] != key:
+            self.keys[slot] = key
+            self.count += 1
+            if self.count * 2 > len(self.keys):
+                self._grow()
+
+    def first(self, key: int, value: int) -> int:
+        """The value `key` was first given: `value` when the key is new (and then kept)."""
+        slot = self._slot(key)
+        if self.keys[slot] == key:
+            return int(self.values[slot])
+        self.set(key, value)
+        return value
+
+    def _grow(self) -> None:
+        old_keys, old_values = self.keys, self.values
+        self.keys = array("q", bytes(16 * len(old_keys)))
+        self.values = array("q", bytes(16 * len(old_keys)))
+        self.count = 0
+        for slot, key in enumerate(old_keys):
+            if key:
+                self.set(key, old_values[slot])
+
+
+#: A household known to have no head (in the heads table, where 0 is "not known").
+NO_HEAD = -(1 << 62)
 
 
 @dataclass
@@ -1274,24 +1289,24 @@ _State = dict[str, Any]
 class _ResidentStore(_Store):
     def __init__(self, target: _Target, result: ImportResult, *, commit: bool, actor: User | None) -> None:
         super().__init__(target, result, commit=commit, actor=actor)
-        self.seen = _FirstRows.for_rows(result.estimate)  # identity key → the first row with it
+        self.seen = _IntTable.for_rows(result.estimate)  # identity key → the first row with it
         self.compounds: dict[str, tuple[int, int]] | None = None  # name or alias → (id, unit id)
         self.compound_names: dict[int, str] = {}
         self.loaded_compounds: set[int] = set()
         self.buildings: dict[tuple[int, str], tuple[int, int]] = {}  # (compound, name) → (id, unit id)
         self.entrances: dict[tuple[int, str], int] = {}  # (building, name) → id
-        # (building, entrance or 0, number) → (id, address, unit id)
-        # (building, entrance or 0, number) → (id, unit id); a stored dwelling's address is kept aside (a new
-        # one's is composed again when needed: a million rows hold a quarter of a million dwellings).
-        self.dwellings: dict[tuple[int, int, str], tuple[int, int]] = {}
-        self.dwelling_addresses: dict[int, str] = {}
+        # "building/entrance or 0/number" → id (a million rows hold a quarter of a million dwellings: the
+        # key is one string). A stored dwelling's address and unit are kept aside; a new one's address is
+        # composed again when needed, its unit is its building's.
+        self.dwellings: dict[str, int] = {}
+        self.stored_dwellings: dict[int, tuple[str, int]] = {}
         self.by_number: dict[str, int] = {}  # household number → household
-        self.by_dwelling: dict[int, int] = {}  # dwelling → household
+        self.by_dwelling = _IntTable()  # dwelling (_signed_key) → household
         self.households_loaded = False
         # A row's place as found last (rows of one dwelling come together; bounded by PLACES_KEPT).
         self.places: dict[tuple[str, str, str, str], _Place] = {}
-        self.heads: dict[int, int | None] = {}  # household → its head (stored households met, and heads set)
-        self.head_rows = _FirstRows()  # household (as _household_key) → the row of this file naming its head
+        self.heads = _IntTable()  # household (_signed_key) → its head, NO_HEAD, or 0: not known yet
+        self.head_rows = _IntTable()  # household (_signed_key) → the row of this file naming its head
         self.pending: dict[type[models.Model], list[dict[str, Any]]] = {}
         self.made: Counter[type[models.Model]] = Counter()
 
@@ -1333,9 +1348,10 @@ class _ResidentStore(_Store):
             .values_list("id", "building_id", "entrance_id", "number", "org_unit_id", "address")
         )
         for pk, building_id, entrance_id, number, unit_id, address in dwellings:
-            if (building_id, entrance_id or 0, number) not in self.dwellings:
-                self.dwellings[(building_id, entrance_id or 0, number)] = (pk, unit_id)
-                self.dwelling_addresses[pk] = address
+            key = f"{building_id}/{entrance_id or 0}/{number}"
+            if key not in self.dwellings:
+                self.dwellings[key] = pk
+                self.stored_dwellings[pk] = (address, unit_id)
 
     def _make(self, model: type[models.Model], values: dict[str, Any], unit_id: int) -> int:
         """Queue a new row in `unit_id` (written with the chunk while writing) and return its id."""
@@ -1400,12 +1416,12 @@ class _ResidentStore(_Store):
                 )
         if not room:
             return None, standard_address(name, building, entrance), None
-        d_found = self.dwellings.get((building_id, entrance_id, room))
-        if d_found is not None:
-            pk, unit = d_found
-            address = self.dwelling_addresses.get(pk) or standard_address(name, building, entrance, room)
-            return pk, address, unit
+        key = f"{building_id}/{entrance_id}/{room}"
         address = standard_address(name, building, entrance, room)
+        found_pk = self.dwellings.get(key)
+        if found_pk is not None:
+            stored = self.stored_dwellings.get(found_pk)
+            return (found_pk, *stored) if stored is not None else (found_pk, address, building_unit)
         values = {
             "building_id": building_id,
             "entrance_id": entrance_id or None,
@@ -1413,7 +1429,7 @@ class _ResidentStore(_Store):
             "address": address,
         }
         pk = self._make(Dwelling, values, building_unit)
-        self.dwellings[(building_id, entrance_id, room)] = (pk, building_unit)
+        self.dwellings[key] = pk
         return pk, address, building_unit
 
     # ---- households ---------------------------------------------------------------------------------
@@ -1433,28 +1449,37 @@ class _ResidentStore(_Store):
                 if number:
                     self.by_number.setdefault(number, pk)
                 if dwelling_id:
-                    self.by_dwelling.setdefault(dwelling_id, pk)
-                self.heads[pk] = head
-        member_of = {pk for pk in member_of if pk not in self.heads}
-        if member_of:
-            for pk, head in Household.objects.filter(id__in=member_of).values_list("id", "head_id"):
-                self.heads[pk] = head
+                    self.by_dwelling.first(_signed_key(dwelling_id), pk)
+                self._set_head(pk, head)
+        unknown = [pk for pk in member_of if not self.heads.get(_signed_key(pk))]
+        if unknown:
+            for pk, head in Household.objects.filter(id__in=unknown).values_list("id", "head_id"):
+                self._set_head(pk, head)
+
+    def _head(self, household_id: int) -> int | None:
+        head = self.heads.get(_signed_key(household_id))
+        return None if head in (0, NO_HEAD) else head
+
+    def _set_head(self, household_id: int, head: int | None) -> None:
+        self.heads.set(_signed_key(household_id), NO_HEAD if head is None else head)
 
     def household(
         self, number: str | None, dwelling_id: int | None, unit_id: int, address: str, head: int | None
     ) -> int:
         """The household with this number (else the one at this dwelling); made when there is none, in the
         dwelling's unit (`unit_id`: the dwelling's, else the row's), with `head` as its head."""
-        pk = self.by_number.get(number) if number else self.by_dwelling.get(dwelling_id or 0)
-        if pk is None:
+        if number:
+            pk = self.by_number.get(number)
+        else:
+            pk = self.by_dwelling.get(_signed_key(dwelling_id)) if dwelling_id is not None else None
+        if not pk:
             values = {"number": number or "", "dwelling_id": dwelling_id, "address": address, "head_id": head}
             pk = self._make(Household, values, unit_id)
-            if head is not None:
-                self.heads[pk] = head
+            self._set_head(pk, head)
             if number:
                 self.by_number[number] = pk
             if dwelling_id is not None:
-                self.by_dwelling.setdefault(dwelling_id, pk)
+                self.by_dwelling.first(_signed_key(dwelling_id), pk)
         return pk
 
     # ---- one chunk ----------------------------------------------------------------------------------
@@ -1555,7 +1580,7 @@ class _ResidentStore(_Store):
             if household_id is not None and not relation:
                 relation = Relation.OTHER
             if relation == Relation.HEAD and household_id is not None:
-                first = self.head_rows.first(_household_key(household_id), r.row)
+                first = self.head_rows.first(_signed_key(household_id), r.row)
                 if first != r.row:
                     message = _("第 %(row)d 行已是这一户的户主，一户只能有一个户主。") % {"row": first}
                     _fail(failures, r.row, "relation", message)
@@ -1642,10 +1667,12 @@ class _ResidentStore(_Store):
             rid, household_id = state["id"], state["household_id"]
             left = old["household_id"] if old is not None else None
             is_head = state["relation"] == Relation.HEAD
-            if left and self.heads.get(left) == rid and (left != household_id or not is_head):
-                self.heads[left] = changed[left] = None
-            if household_id is not None and is_head and self.heads.get(household_id) != rid:
-                self.heads[household_id] = changed[household_id] = rid
+            if left and self._head(left) == rid and (left != household_id or not is_head):
+                self._set_head(left, None)
+                changed[left] = None
+            if household_id is not None and is_head and self._head(household_id) != rid:
+                self._set_head(household_id, rid)
+                changed[household_id] = rid
         rows = [(head, self.now, pk) for pk, head in changed.items()]
         self.writer.update(Household, ["head_id", "updated_at"], rows)
 

@@ -38,6 +38,7 @@ from jiedao.people.models import (
     Household,
     Resident,
     ResidentTag,
+    Tag,
     Visit,
 )
 
@@ -87,6 +88,10 @@ def _style(form: Any, user: Any) -> None:
     for name, field in form.fields.items():
         if name == "unit":
             field.widget = QuickSelect(choices=_unit_choices(user))
+            field.widget.attrs["class"] = "form-select"
+        elif name == "tag":
+            tags = list(Tag.objects.filter(is_active=True).values_list("code", "name"))
+            field.widget = QuickSelect(choices=[("", _("全部")), *tags])
             field.widget.attrs["class"] = "form-select"
         elif hasattr(field, "choices"):
             choices = [(v, label) for v, label in field.choices if v != ""]

@@ -394,13 +394,17 @@ def test_birth_dates_written_every_way_are_checked_against_the_number(world: Wor
     assert importer.parse_day("2026", date(2026, 11, 23)) is None
 
 
-def test_the_first_rows_table_remembers_a_million_numbers_compactly() -> None:
-    table = importer._FirstRows(capacity=8)  # grows as it fills
+def test_the_integer_table_holds_a_million_numbers_compactly() -> None:
+    table = importer._IntTable(capacity=8)  # grows as it fills
     numbers = [41010419500101000 + n * 7919 for n in range(50_000)]
     assert [table.first(k, row) for row, k in enumerate(numbers, start=2)] == list(range(2, 50_002))
     assert table.first(numbers[123], 99_999) == 125 and table.first(numbers[-1], 1) == 50_001
     assert table.count == 50_000 and len(table.keys) == 131_072
-    sized = importer._FirstRows.for_rows(1_000_000)
+    assert table.get(numbers[7]) == 9 and table.get(12345) == 0
+    table.set(numbers[7], -5)
+    assert table.get(numbers[7]) == -5 and table.count == 50_000
+    assert [importer._signed_key(i) for i in (1, 2, -1, -2)] == [2, 4, 3, 5]
+    sized = importer._IntTable.for_rows(1_000_000)
     assert len(sized.keys) == 1 << 21 and sized.keys.itemsize * len(sized.keys) * 2 == 32 * 1024 * 1024
 
 
