@@ -84,3 +84,10 @@ def test_scope_words_name_every_ancestor() -> None:
     assert words == ["9qre0", "9qre00001", "9qre000010002", "9qre0000100020003"]
     assert seg.scope_words("ca", True, "0001A")[0] == "9qca1"
     assert seg.scope_word("re", False, "0001000B") == "9qre00001000b"
+
+
+def test_numbers_stay_whole_whatever_the_dictionary_learns() -> None:
+    before = seg.segment("GC2026112400001 3号楼")
+    seg.add_places(["陇海东路2026号院"])  # teaches rjieba "2026"
+    assert seg.segment("GC2026112400001 3号楼") == before
+    assert "gc2026112400001" in seg.query_segments("GC2026112400001")
