@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from typing import Any
 
@@ -18,8 +19,19 @@ def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> None:
             build_world()
 
 
+def _data_migrations() -> None:
+    """Rows the migrations put in (the default people tags) are gone after a transactional test's flush."""
+    from django.apps import apps
+
+    from jiedao.people.models import Tag
+
+    if not Tag.objects.exists():
+        importlib.import_module("jiedao.people.migrations.0002_default_tags").add_tags(apps, None)
+
+
 @pytest.fixture
 def world(db: None) -> World:
+    _data_migrations()
     if not User.objects.filter(username="leader").exists():  # flushed by a transactional test
         return build_world()
     return load_world()
@@ -28,6 +40,7 @@ def world(db: None) -> World:
 @pytest.fixture
 def tx_world(transactional_db: None) -> World:
     """For tests that need real commits (on_commit hooks, several connections): rebuilt after the flush."""
+    _data_migrations()
     if not User.objects.filter(username="leader").exists():
         return build_world()
     return load_world()
