@@ -6,9 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
+from django import forms
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from jiedao.core.filters import UnderFilter
 from jiedao.people.models import (
@@ -40,14 +43,17 @@ def _text_q(value: str, *fields: str) -> Q:
     return condition
 
 
-class RowIdFilter(django_filters.NumberFilter):
-    """A whole number within what the database stores (a fraction or an out-of-range number matches nothing
-    instead of failing in the database)."""
+@extend_schema_field(OpenApiTypes.INT)
+class RowIdFilter(django_filters.Filter):
+    """A row's id: a whole number (anything else is refused with a message); an id beyond what the database
+    stores matches nothing instead of failing in the database."""
+
+    field_class = forms.IntegerField
 
     def filter(self, qs: QuerySet, value: Any) -> QuerySet:
         if value in (None, ""):
             return qs
-        if value != int(value) or not -(2**63) < int(value) < 2**63:
+        if not -(2**63) < int(value) < 2**63:
             return qs.none()
         return super().filter(qs, int(value))
 
