@@ -12,4 +12,14 @@ class AuditConfig(AppConfig):
         from jiedao.core.navigation import NavItem, register, requires
 
         label = _("审计日志")
-        register(NavItem("audit", label, "audit:event_list", "shield-check", 900, requires("audit.view")))
+        register(
+            NavItem(
+                "audit",
+                label,
+                "audit:event_list",
+                "shield-check",
+                900,
+                requires("audit.view"),
+                group="system",
+            )
+        )

@@ -13,14 +13,46 @@ class CasesConfig(AppConfig):
         from jiedao.core.navigation import NavItem, register, requires
 
         # Navigation entries (one line per page, added by the page's owner):
-        register(NavItem("cases", _("工单"), "cases:case_list", "clipboard-list", 20, requires("case.view")))
-        register(NavItem("backlog", _("积案清零"), "cases:backlog", "flag", 22, requires("case.backlog")))
-        register(
-            NavItem("measures", _("三率统计"), "cases:measures", "chart-bar", 24, requires("case.measures"))
-        )
-        register(NavItem("case_report", _("上报"), "cases:report", "camera", 21, requires("case.create")))
         register(
             NavItem(
-                "case_catalog", _("派单目录"), "cases:dispatch_table", "route", 26, requires("dispatch.view")
+                "cases",
+                _("工单"),
+                "cases:case_list",
+                "clipboard-list",
+                20,
+                requires("case.view"),
+                group="cases",
+            )
+        )
+        register(
+            NavItem(
+                "backlog", _("积案清零"), "cases:backlog", "flag", 22, requires("case.backlog"), group="cases"
+            )
+        )
+        register(
+            NavItem(
+                "measures",
+                _("三率统计"),
+                "cases:measures",
+                "chart-bar",
+                24,
+                requires("case.measures"),
+                group="cases",
+            )
+        )
+        register(
+            NavItem(
+                "case_report", _("上报"), "cases:report", "camera", 21, requires("case.create"), group="cases"
+            )
+        )
+        register(
+            NavItem(
+                "case_catalog",
+                _("派单目录"),
+                "cases:dispatch_table",
+                "route",
+                26,
+                requires("dispatch.view"),
+                group="cases",
             )
         )

@@ -14,7 +14,15 @@ class CoreConfig(AppConfig):
         register(NavItem("home", _("我的待办"), "home", "checklist", 0, lambda user: user.is_authenticated))
         register(NavItem("org", _("组织架构"), "core:org_tree", "sitemap", 10, requires("org.view")))
         register(
-            NavItem("calendar", _("工作日历"), "core:calendar", "calendar", 800, requires("calendar.view"))
+            NavItem(
+                "calendar",
+                _("工作日历"),
+                "core:calendar",
+                "calendar",
+                800,
+                requires("calendar.view"),
+                group="system",
+            )
         )
 
         from jiedao.core import worklist_providers  # noqa: F401

@@ -14,11 +14,25 @@ class PeopleConfig(AppConfig):
 
         # Navigation entries: the lists take their kind in the URL (see urls.py).
         register(
-            NavItem("residents", _("居民"), "people:resident_list", "users", 30, requires("resident.view"))
+            NavItem(
+                "residents",
+                _("居民"),
+                "people:resident_list",
+                "users",
+                30,
+                requires("resident.view"),
+                group="people",
+            )
         )
         register(
             NavItem(
-                "places", _("房屋"), "people:compound_list", "building-community", 31, requires("place.view")
+                "places",
+                _("房屋"),
+                "people:compound_list",
+                "building-community",
+                31,
+                requires("place.view"),
+                group="people",
             )
         )
         register(
@@ -29,8 +43,17 @@ class PeopleConfig(AppConfig):
                 "building-skyscraper",
                 32,
                 requires("organisation.view"),
+                group="people",
             )
         )
         register(
-            NavItem("care", _("关爱走访"), "people:care_list", "heart-handshake", 33, requires("care.view"))
+            NavItem(
+                "care",
+                _("关爱走访"),
+                "people:care_list",
+                "heart-handshake",
+                33,
+                requires("care.view"),
+                group="people",
+            )
         )
