@@ -64,6 +64,10 @@ INSTALLED_APPS = [
     "jiedao.cases",
     "jiedao.people",
     "jiedao.search",
+    "jiedao.projects",
+    "jiedao.supervision",
+    "jiedao.relocation",
+    "jiedao.patrol",
 ]
 
 MIDDLEWARE = [
@@ -248,6 +252,16 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Several modules have a "kind" or a "rating" with their own choices: name each enum after its module.
+    "ENUM_NAME_OVERRIDES": {
+        "CaseRatingEnum": "jiedao.cases.models.Rating",
+        "MatterRatingEnum": "jiedao.supervision.models.Rating",
+        "ProjectKindEnum": "jiedao.projects.models.ProjectKind",
+        "MeetingKindEnum": "jiedao.projects.models.MeetingKind",
+        "PatrolRecordKindEnum": "jiedao.patrol.models.RecordKind",
+        "ProjectStageEnum": "jiedao.projects.models.Stage",
+        "ExpropriationStageEnum": "jiedao.relocation.models.Stage",
+    },
 }
 
 LOGGING = {

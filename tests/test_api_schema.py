@@ -26,8 +26,11 @@ schema.app = application
 # Text never carries NUL bytes (Django refuses them with a 400, PostgreSQL cannot store them). In CI the
 # examples are derandomized so that a run is reproducible; on a developer's machine they explore.
 schema.config.generation.update(allow_x00=False, deterministic=os.environ.get("CI", "").lower() == "true")
-# The cases module's operations (writes judged by its services): tests/cases/test_api_schema_cases.py.
-core_schema = schema.exclude(path_regex=r"^/api/v1/(cases|case-categories|dispatch-rules)/")
+# The cases and supervision modules' operations (writes judged by their services): tests/cases/
+# test_api_schema_cases.py, tests/supervision/test_api_schema_supervision.py.
+core_schema = schema.exclude(
+    path_regex=r"^/api/v1/(cases|case-categories|dispatch-rules|supervised-matters)/"
+)
 
 pytestmark = pytest.mark.django_db
 

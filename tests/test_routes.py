@@ -15,8 +15,12 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from tests.cases.guards import GUARDS as CASE_GUARDS
 from tests.cases.guards import PUBLIC as CASE_PUBLIC
 from tests.guard import Guard
+from tests.patrol.guards import GUARDS as PATROL_GUARDS
 from tests.people.guards import GUARDS as PEOPLE_GUARDS
+from tests.projects.guards import GUARDS as PROJECT_GUARDS
+from tests.relocation.guards import GUARDS as RELOCATION_GUARDS
 from tests.search.guards import GUARDS as SEARCH_GUARDS
+from tests.supervision.guards import GUARDS as SUPERVISION_GUARDS
 from tests.world import World
 
 pytestmark = pytest.mark.django_db
@@ -75,6 +79,10 @@ GUARDS: dict[str, Guard] = {
 GUARDS.update(CASE_GUARDS)
 GUARDS.update(SEARCH_GUARDS)
 GUARDS.update(PEOPLE_GUARDS)
+GUARDS.update(PROJECT_GUARDS)
+GUARDS.update(SUPERVISION_GUARDS)
+GUARDS.update(RELOCATION_GUARDS)
+GUARDS.update(PATROL_GUARDS)
 PUBLIC.update(CASE_PUBLIC)
 
 
