@@ -220,7 +220,10 @@ class HouseholdViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(
         request=AdvanceSerializer,
-        responses={200: ExpropriationHouseholdSerializer, 400: OpenApiResponse(description="Refused (documents …)")},
+        responses={
+            200: ExpropriationHouseholdSerializer,
+            400: OpenApiResponse(description="Refused (documents …)"),
+        },
         description="Move the household one stage forward.",
     )
     @action(detail=True, methods=["post"], filterset_class=None)
@@ -237,7 +240,9 @@ class HouseholdViewSet(viewsets.ReadOnlyModelViewSet):
         return Response(ExpropriationHouseholdSerializer(done).data)
 
     @extend_schema(
-        request=BackSerializer, responses={200: ExpropriationHouseholdSerializer}, description="Move back with a reason."
+        request=BackSerializer,
+        responses={200: ExpropriationHouseholdSerializer},
+        description="Move back with a reason.",
     )
     @action(detail=True, methods=["post"], filterset_class=None)
     def back(self, request: Request, pk: str | None = None) -> Response:

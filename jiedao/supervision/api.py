@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.parsers import JSONParser
 from rest_framework.request import Request as ApiRequest
 from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
@@ -318,6 +319,8 @@ class MatterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     serializer_class = MatterSerializer
     filterset_class = MatterFilterSet
     lookup_field = "number"
+    # No operation here takes a file (progress reports with photos are filed on the pages): JSON only.
+    parser_classes = [JSONParser]
     lookup_value_regex = "[A-Za-z0-9]+"
     permission_classes = [MayUse]
 
