@@ -480,7 +480,9 @@ def update_problem(actor: User, problem: Problem, data: dict[str, Any], version:
     the project may change anything; the owner may solve their own problem."""
     with transaction.atomic():
         project = _locked(problem.project)
-        current = Problem.objects.select_for_update(of=("self",)).select_related("reminder").get(pk=problem.pk)
+        current = (
+            Problem.objects.select_for_update(of=("self",)).select_related("reminder").get(pk=problem.pk)
+        )
         is_keeper = can(actor, "project.change", project)
         only_status = set(data) <= {"status", "solution"}
         if not is_keeper and not (
