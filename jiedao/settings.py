@@ -252,7 +252,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    # Several modules have a "kind" or a "rating" with their own choices: name each enum after its module.
+    # Several modules have a "kind", a "stage" or a "rating" with their own choices: name each enum after its
+    # module.
     "ENUM_NAME_OVERRIDES": {
         "CaseRatingEnum": "jiedao.cases.models.Rating",
         "MatterRatingEnum": "jiedao.supervision.models.Rating",
