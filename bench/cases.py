@@ -56,6 +56,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--scale", type=int, default=100, help="demo scale (100 ≈ 1,000,000 cases)")
     parser.add_argument("--db", type=Path, default=DEFAULT_DB, help="SQLite file (built once, then reused)")
     parser.add_argument("--postgres", action="store_true", help="a fresh database on DATABASE_URL's server")
+    parser.add_argument(
+        "--pg-database",
+        metavar="NAME",
+        help="with --postgres: use (and create if missing) this database and keep it afterwards, so that"
+        " repeated runs build the million once",
+    )
     parser.add_argument("--repeat", type=int, default=21, help="runs per page measurement")
     parser.add_argument("--only", default="list,measures,portal,tick")
     parser.add_argument("--seconds", type=float, default=10.0, help="portal: seconds per run")
@@ -82,12 +88,15 @@ def setup(args: argparse.Namespace) -> dict[str, str]:
         import psycopg
 
         base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-        name = f"jiedao_bench_{os.getpid()}"
+        name = args.pg_database or f"jiedao_bench_{os.getpid()}"
         with psycopg.connect(_pg_dsn(base, "postgres"), autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+            if not exists:
+                conn.execute(f'CREATE DATABASE "{name}"')
         env["DATABASE_URL"] = re.sub(r"/[^/?]*(\?|$)", f"/{name}\\1", base.split("://", 1)[1], count=1)
         env["DATABASE_URL"] = base.split("://", 1)[0] + "://" + env["DATABASE_URL"]
-        env["BENCH_PG_DROP"] = name
+        if not args.pg_database:
+            env["BENCH_PG_DROP"] = name
     else:
         args.db.parent.mkdir(parents=True, exist_ok=True)
         env["DATABASE_URL"] = f"sqlite:///{args.db}"
@@ -445,9 +454,9 @@ def bench_portal(env: dict[str, str], seconds: float, connections: int, port: in
         base_url = f"http://127.0.0.1:{port}"
         for _ in range(100):
             try:
-                requests.get(f"{base_url}/portal/", timeout=2)
+                requests.get(f"{base_url}/portal/", timeout=10)
                 break
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or still loading its views
                 time.sleep(0.2)
         session = requests.Session()
         form = session.get(f"{base_url}/portal/submit/", timeout=30)
@@ -485,6 +494,25 @@ def bench_portal(env: dict[str, str], seconds: float, connections: int, port: in
                 total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
             return total
 
+        def database_cpu() -> float:
+            """CPU seconds used so far by the PostgreSQL server's processes (its backends, WAL writer,
+            checkpointer …), when it runs on this machine; 0 for SQLite."""
+            if connection.vendor != "postgresql":
+                return 0.0
+            total = 0.0
+            for entry in Path("/proc").iterdir():
+                if not entry.name.isdigit():
+                    continue
+                try:
+                    stat = (entry / "stat").read_text()
+                except OSError:
+                    continue
+                name, rest = stat.split("(", 1)[1].rsplit(")", 1)
+                if name == "postgres":
+                    fields = rest.split()
+                    total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            return total
+
         def run_wrk(path: str, body: str, cookie: str, script: bool = True) -> dict[str, Any]:
             command = [wrk, "-t2", f"-c{connections}", f"-d{seconds:.0f}s", "--timeout", "10s"]
             if script:
@@ -492,9 +520,9 @@ def bench_portal(env: dict[str, str], seconds: float, connections: int, port: in
                 command += ["-s", lua, base_url, "--", path, body, cookie, prefix]
             else:
                 command += [base_url + path]
-            cpu_before = server_cpu()
+            cpu_before, db_before = server_cpu(), database_cpu()
             out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-            cpu = server_cpu() - cpu_before
+            cpu, db_cpu = server_cpu() - cpu_before, database_cpu() - db_before
             rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
             statuses = {int(a): int(b) for a, b in re.findall(r"^status (\d+) (\d+)$", out, re.M)}
             p50_ = re.search(r"^latency_p50_ms ([\d.]+)$", out, re.M)
@@ -504,6 +532,7 @@ def bench_portal(env: dict[str, str], seconds: float, connections: int, port: in
                 "statuses": statuses,
                 "p50": float(p50_.group(1)) if p50_ else None,
                 "cpu_ms": cpu * 1000 / max(served, 1),
+                "db_cpu_ms": db_cpu * 1000 / max(served, 1),
             }
 
         def count_rows(table: str) -> int:
@@ -675,6 +704,8 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> str:
             latency = f"  p50 {r['p50']:.1f} ms" if r.get("p50") is not None else ""
             codes = ", ".join(f"{k}: {v:,}" for k, v in sorted(r["statuses"].items()))
             cpu = f"  server CPU {r['cpu_ms']:.2f} ms/request"
+            if r.get("db_cpu_ms"):
+                cpu += f"  database CPU {r['db_cpu_ms']:.2f} ms/request"
             lines.append(
                 f"{r['what']:28} {r['rate']:8.1f} /s{made}{latency}{cpu}{f'  ({codes})' if codes else ''}"
             )
