@@ -97,3 +97,24 @@ def test_default_database_is_sqlite_in_var_with_wal() -> None:
     assert result.returncode == 0, result.stderr
     assert "sqlite3" in result.stdout and "var/jiedao.sqlite3" in result.stdout
     assert "journal_mode=WAL" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("threshold", "expected"),
+    [(None, "jiedao.core.postgresql True 5"), ("0", "jiedao.core.postgresql None None"), ("2", "True 2")],
+)
+def test_postgresql_prepares_statements_unless_told_not_to(threshold: str | None, expected: str) -> None:
+    """Prepared statements (server-side binding) by default; JIEDAO_DB_PREPARE_THRESHOLD=0 turns them off for
+    a pooler in transaction mode. Nothing connects here: only the settings are read."""
+    env = {"JIEDAO_DEBUG": "1", "DATABASE_URL": "postgres://someone@db.example:5432/jiedao"}
+    if threshold is not None:
+        env["JIEDAO_DB_PREPARE_THRESHOLD"] = threshold
+    result = _run(
+        env,
+        "shell",
+        "-c",
+        "from django.conf import settings as s; d=s.DATABASES['default']; o=d.get('OPTIONS', {}); "
+        "print(d['ENGINE'], o.get('server_side_binding'), o.get('prepare_threshold'))",
+    )
+    assert result.returncode == 0, result.stderr
+    assert expected in result.stdout
