@@ -17,6 +17,7 @@ from django.utils.translation import pgettext_lazy
 
 from jiedao.core.history import HistoricalRecords
 from jiedao.core.models.deadlines import DueItemMixin
+from jiedao.core.models.fastinsert import FastInsertModel
 from jiedao.core.models.scope import ScopedModel, ScopedQuerySet, under_path
 from jiedao.core.privacy import mask_phone
 
@@ -299,7 +300,7 @@ class CaseQuerySet(ScopedQuerySet):
         return self.filter(status__in=OPEN_STATUSES)
 
 
-class Case(ScopedModel):
+class Case(FastInsertModel, ScopedModel):
     """A case (工单). `org_unit` is where it happened (a grid, community or the sub-district)."""
 
     scope_label = "case"
@@ -568,7 +569,7 @@ class Assignment(models.Model):
         return str(self.department or self.unit or "")
 
 
-class Step(models.Model):
+class Step(FastInsertModel):
     """One entry of a case's timeline: who did what, when, with a note and files. `public` entries are shown
     on the public tracking page (without names of staff)."""
 
