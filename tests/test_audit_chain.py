@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from io import StringIO
 
 import pytest
@@ -11,7 +12,16 @@ from django.db import connection
 
 from jiedao.audit.kinds import is_registered, kind_choices, label_for, register_kinds
 from jiedao.audit.models import AuditEvent, ChainHead
-from jiedao.audit.services import GENESIS, Problem, compute_hash, hash_verifies, record_event, verify_chain
+from jiedao.audit.services import (
+    GENESIS,
+    Problem,
+    compute_hash,
+    hash_frame,
+    hash_values,
+    hash_verifies,
+    record_event,
+    verify_chain,
+)
 from tests.world import World
 
 
@@ -48,6 +58,39 @@ def test_events_link_into_a_chain(world: World) -> None:
     assert events[0].org_path == world.community_a.path
     assert events[0].object_type == "core.orgunit"
     assert events[0].object_id == str(world.community_a.pk)
+
+
+def test_hash_frame_gives_the_same_hash(world: World) -> None:
+    """PostgreSQL appends in one statement, hashing the frame around the head's values on the server; the
+    same bytes must come out as `hash_values` (here in Python, with names and data in Chinese)."""
+    event = record_event(
+        "privacy.reveal", actor=world["leader"], obj=world.grid_a, data={"字段": ["身份证", 1.5]}
+    )
+    values = {
+        "actor": event.actor_id,
+        **{
+            c: getattr(event, c)
+            for c in (
+                "seq",
+                "created_at",
+                "actor_repr",
+                "kind",
+                "object_type",
+                "object_id",
+                "object_repr",
+                "org_path",
+                "ip_address",
+                "data",
+                "prev_hash",
+            )
+        },
+    }
+    prefix, middle, suffix = hash_frame(values)
+    framed = f"{prefix}{event.prev_hash}{middle}{event.seq}{suffix}"
+    assert hashlib.sha256(framed.encode()).hexdigest() == hash_values(values) == event.hash
+    stored = AuditEvent.objects.get(pk=event.pk)
+    assert (stored.seq, stored.prev_hash, stored.hash) == (event.seq, event.prev_hash, event.hash)
+    assert hash_verifies(stored)
 
 
 def test_hash_verifies_after_reading_back(world: World) -> None:

@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from jiedao.core.models.fastinsert import FastInsertModel
 from jiedao.core.models.org import OrgUnit
 from jiedao.core.models.scope import under_path
 
@@ -39,7 +40,7 @@ class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
         return self.filter(object_type=obj._meta.label_lower, object_id=str(obj.pk))
 
 
-class AuditEvent(models.Model):
+class AuditEvent(FastInsertModel):
     """One action: who, when, what, on which object. `hash` covers the row and `prev_hash`, so altering or
     deleting any row breaks the chain from that row on (`manage.py audit_verify`)."""
 

@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils import timezone
 
+from jiedao.audit.services import verify_chain
 from jiedao.cases import services
 from jiedao.cases.catalog import ensure_default_catalog
 from jiedao.cases.models import Case, Category, Channel, Status
@@ -182,6 +183,9 @@ def test_concurrent_creation_gives_unique_numbers(tx_world: World) -> None:
     assert not errors, errors
     numbers = sorted(n for batch in results for n in batch)
     assert numbers == [f"GC20260302{i:05d}" for i in range(1, 21)]
+    # Both threads appended to the audit chain at once (on PostgreSQL in one statement each): it still links.
+    check = verify_chain()
+    assert check.ok, check
 
 
 @pytest.mark.postgres
