@@ -61,8 +61,9 @@ class ConflictError(ValidationError):
 
 
 def next_number(when: datetime) -> str:
-    """GC + yyyymmdd + a five-digit daily sequence, advanced by a conditional update inside the caller's
-    transaction (the row stays locked until commit, so two processes never get the same number)."""
+    """GC + yyyymmdd + a five-digit daily sequence, advanced by one `UPDATE … RETURNING` of the day's counter
+    row: inside the caller's transaction the row stays locked until its commit (two processes never get the
+    same number), outside one the update commits at once (see `create_case`)."""
     day = timezone.localtime(when).date()
     last = _advance_counter(day)
     if last is None:
@@ -490,9 +491,17 @@ def create_case(
     elif petition_type:
         clock.petition_accept_deadline(now).apply(case)
     case._history_user = _user(actor)  # type: ignore[attr-defined]
+    if connection.vendor == "postgresql" and not connection.in_atomic_block:
+        # The number is taken in its own short transaction: inside the registration's, the day's counter row
+        # would stay locked until that commits, and every other registration (two portal workers) would
+        # wait for all of it. A registration that then fails leaves its number unused: numbers are unique and
+        # rising within a day, not gapless. (SQLite lets one writer at a time in anyway: there the number is
+        # taken inside, saving a commit.)
+        case.number = next_number(now)
     try:
         with transaction.atomic():
-            case.number = next_number(now)
+            if not case.number:
+                case.number = next_number(now)
             case.save()
             step = add_step(case, "create", actor, note=refused_reason, data={"channel": channel}, now=now)
             if accept:
