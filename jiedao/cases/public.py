@@ -7,13 +7,13 @@ import re
 import time
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection
+from django.db import connection, router
 from django.db.models import Exists, OuterRef, QuerySet
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
@@ -47,6 +47,9 @@ COMMUNITY_KINDS = (OrgUnit.Kind.COMMUNITY, OrgUnit.Kind.VILLAGE)
 GRID_KINDS = (OrgUnit.Kind.GRID,)
 #: The columns the place picker needs (never the GeoJSON boundary).
 PLACE_COLUMNS = ("id", "code", "name", "short_name", "path", "kind", "depth", "is_active")
+#: PLACE_COLUMNS in the model's field order (`Model.from_db` takes a partial row in that order).
+_UNIT_COLUMNS = tuple(f.attname for f in OrgUnit._meta.concrete_fields if f.attname in PLACE_COLUMNS)
+_CODE_AT = _UNIT_COLUMNS.index("code")
 #: How long what is the same for everyone (public categories, the sub-district list) is kept per process.
 CATALOG_SECONDS = 60
 _VERSION_KEY = "portal:catalog:version"
@@ -75,10 +78,32 @@ class PortalCatalog:
     groups: list[tuple[str, list[tuple[str, str]]]]
     fields: dict[str, list[CategoryField]]
     subdistricts: list[Place]
+    #: Units looked up by code so far (None: no such unit), kept as long as this catalogue (see `units`).
+    unit_rows: dict[str, tuple[Any, ...] | None] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def subdistrict_paths(self) -> dict[str, Place]:
         return {p.path: p for p in self.subdistricts}
+
+    def units(self, codes: Iterable[str]) -> dict[str, OrgUnit]:
+        """The units with these codes (only the place picker's columns loaded), each looked up once per
+        catalogue: a saved or deleted unit starts a new catalogue, so a unit renamed, moved or stopped is read
+        again. Every portal submission names its community and grid; this spares each one a query."""
+        wanted = [c for c in dict.fromkeys(codes) if c]
+        missing = [c for c in wanted if c not in self.unit_rows]
+        if missing:
+            found = {
+                row[_CODE_AT]: row
+                for row in OrgUnit.objects.filter(code__in=missing).values_list(*_UNIT_COLUMNS)
+            }
+            for code in missing:
+                self.unit_rows[code] = found.get(code)
+        db = router.db_for_read(OrgUnit)
+        return {
+            code: OrgUnit.from_db(db, _UNIT_COLUMNS, row)
+            for code in wanted
+            if (row := self.unit_rows[code]) is not None
+        }
 
 
 _memo: dict[str, tuple[float, str, PortalCatalog]] = {}

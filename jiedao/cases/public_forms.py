@@ -3,8 +3,10 @@ number and the last four digits of the phone, and rating the result."""
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 import uuid
+from collections.abc import Container
 from typing import Any
 
 from django import forms
@@ -17,7 +19,6 @@ from jiedao.cases.models import Category, CategoryField, FieldType, Rating
 from jiedao.cases.public import (
     COMMUNITY_KINDS,
     GRID_KINDS,
-    PLACE_COLUMNS,
     Place,
     child_places,
     place_of,
@@ -58,6 +59,19 @@ def category_fields(category: Category | None) -> list[CategoryField]:
     return list(CategoryField.objects.filter(category__in=category.lineage()).order_by("sort_order", "code"))
 
 
+class CategoryChoiceField(forms.ChoiceField):
+    """A choice among the catalogue's public leaf categories: a submitted code is checked against `codes` (the
+    catalogue's, a dict), and the grouped options are set only when the form is drawn (`offer_places`), so
+    a submission does not build and walk them."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.codes: Container[str] = ()
+
+    def valid_value(self, value: Any) -> bool:
+        return str(value) in self.codes
+
+
 class SubmitForm(StyledFormMixin, forms.Form):
     """One request from a resident. The place is picked level by level: sub-district → community/village →
     grid (optional), each further level offered once the one above is chosen (htmx swaps in the next select;
@@ -77,7 +91,7 @@ class SubmitForm(StyledFormMixin, forms.Form):
         widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}),
         help_text=_("11 位手机号，或带区号的固定电话（如 0371-66661234）。"),
     )
-    category = forms.ChoiceField(label=_("反映类别"), widget=QuickSelect)
+    category = CategoryChoiceField(label=_("反映类别"), widget=QuickSelect)
     description = forms.CharField(
         label=_("具体情况"),
         max_length=2000,
@@ -108,8 +122,8 @@ class SubmitForm(StyledFormMixin, forms.Form):
         self.catalog = portal_catalog()
         self.categories = self.catalog.categories
         category_field = self.fields["category"]
-        assert isinstance(category_field, forms.ChoiceField)
-        category_field.choices = [("", _("请选择")), *self.catalog.groups]
+        assert isinstance(category_field, CategoryChoiceField)
+        category_field.codes = self.categories
         category_field.widget.attrs.update(_htmx("portal:category_fields", "#extra-fields"))
         self.fields["subdistrict"].widget.attrs.update(_htmx("portal:places", "#place-lower"))
         self.fields["community"].widget.attrs.update(_htmx("portal:places", "#place-grid"))
@@ -144,7 +158,7 @@ class SubmitForm(StyledFormMixin, forms.Form):
         code = self._value("community")
         if not code:
             return None
-        unit = OrgUnit.objects.filter(code=code).only(*PLACE_COLUMNS).first()
+        unit = self.catalog.units([code]).get(code)
         if unit is None or not self._is_public_community(unit):
             return None
         self.community_place = place_of(unit)
@@ -158,8 +172,10 @@ class SubmitForm(StyledFormMixin, forms.Form):
         )
 
     def offer_places(self, *, community: bool = True, grid: bool = True) -> None:
-        """Fill the place selects: every public sub-district, the communities/villages of the chosen one and
-        the grids of the chosen community — never the units of other sub-districts."""
+        """Fill the selects before the form is drawn: the public categories (grouped), every public
+        sub-district, the communities/villages of the chosen one and the grids of the chosen community — never
+        the units of other sub-districts."""
+        self._choices("category", [("", _("请选择")), *self.catalog.groups])
         subdistricts = self.catalog.subdistricts
         chosen = self.chosen_subdistrict()
         if len(subdistricts) == 1:
@@ -237,8 +253,7 @@ class SubmitForm(StyledFormMixin, forms.Form):
             self.add_error("subdistrict", _("所选街道不存在或已停用，请重新选择。"))
         if not community_code:
             return None
-        codes = [c for c in (community_code, grid_code) if c]
-        units = {u.code: u for u in OrgUnit.objects.filter(code__in=codes).only(*PLACE_COLUMNS)}
+        units = self.catalog.units([community_code, grid_code])
         community = units.get(community_code)
         if community is None or not self._is_public_community(community):
             self.add_error("community", _("所选社区/村不存在或已停用，请重新选择。"))
@@ -269,7 +284,13 @@ class SubmitForm(StyledFormMixin, forms.Form):
 
 
 def _htmx(url_name: str, target: str) -> dict[str, str]:
-    return {"hx-get": reverse(url_name), "hx-target": target, "hx-trigger": "change", "hx-swap": "innerHTML"}
+    return {"hx-get": _url(url_name), "hx-target": target, "hx-trigger": "change", "hx-swap": "innerHTML"}
+
+
+@functools.cache
+def _url(url_name: str) -> str:
+    """The portal's own URLs, reversed once per process (every form built asked for three)."""
+    return reverse(url_name)
 
 
 class TrackForm(StyledFormMixin, forms.Form):

@@ -60,9 +60,10 @@ def _numbers(request: HttpRequest) -> dict[str, list[str]]:
     return numbers
 
 
-def _remember(request: HttpRequest, response: HttpResponse, key: str, number: str) -> None:
+def _remember(request: HttpRequest, response: HttpResponse, number: str, *keys: str) -> None:
     numbers = _numbers(request)
-    numbers[key] = [*(n for n in numbers.get(key, []) if n != number), number][-SESSION_MAX:]
+    for key in keys:
+        numbers[key] = [*(n for n in numbers.get(key, []) if n != number), number][-SESSION_MAX:]
     response.set_cookie(
         COOKIE,
         signing.dumps(numbers, salt=COOKIE_SALT, compress=True),
@@ -184,9 +185,8 @@ def submit(request: HttpRequest) -> HttpResponse:
 
 def _submitted(request: HttpRequest, case: Case) -> HttpResponse:
     response = redirect("portal:submitted", number=case.number)
-    _remember(request, response, SUBMITTED_KEY, case.number)
-    if not case.anonymous and case.phone_last4:
-        _remember(request, response, PROVEN_KEY, case.number)
+    proven = not case.anonymous and bool(case.phone_last4)
+    _remember(request, response, case.number, SUBMITTED_KEY, *([PROVEN_KEY] if proven else []))
     return response
 
 
@@ -238,7 +238,7 @@ def track(request: HttpRequest) -> HttpResponse:
                 assert case is not None
                 record_event("case.public_view", obj=case, data={"number": case.number}, request=request)
                 response = redirect("portal:case", number=case.number)
-                _remember(request, response, PROVEN_KEY, case.number)
+                _remember(request, response, case.number, PROVEN_KEY)
                 return response
             form.add_error(None, _("没有找到与该编号和电话后四位相符的诉求，请核对后再试。"))
             status = 400
