@@ -944,8 +944,12 @@ def record_list(request: HttpRequest) -> HttpResponse:
         request.GET or None, queryset=PatrolRecord.objects.visible_to(request.user), request=request
     )
     _style_filters(filterset.form, request.user)
-    records = filterset.qs.select_related("org_unit", "worker", "plan").annotate(
-        n_items=Count("items"), n_hazards=Count("items", filter=Q(items__status=CheckStatus.HAZARD))
+    records = (
+        filterset.qs.select_related("org_unit", "worker", "plan")
+        .annotate(
+            n_items=Count("items"), n_hazards=Count("items", filter=Q(items__status=CheckStatus.HAZARD))
+        )
+        .order_by("-patrolled_at", "-id")  # Meta.ordering does not apply to a grouped query
     )
     page = Paginator(records, PER_PAGE).get_page(request.GET.get("page"))
     query = request.GET.copy()
