@@ -445,11 +445,15 @@ def event_list(request: HttpRequest) -> HttpResponse:
         request.GET or None, queryset=EmergencyEvent.objects.visible_to(request.user), request=request
     )
     _style_filters(filterset.form, request.user)
-    events = filterset.qs.select_related("declared_by", "org_unit").annotate(
-        n_checks=Count("checks"),
-        n_checked=Count("checks", filter=~Q(checks__status=CheckStatus.PENDING)),
-        n_hazards=Count("checks", filter=Q(checks__status=CheckStatus.HAZARD)),
-    )
+    events = (
+        filterset.qs.select_related("declared_by", "org_unit")
+        .annotate(
+            n_checks=Count("checks"),
+            n_checked=Count("checks", filter=~Q(checks__status=CheckStatus.PENDING)),
+            n_hazards=Count("checks", filter=Q(checks__status=CheckStatus.HAZARD)),
+        )
+        .order_by("-started_at", "-id")
+    )  # Meta.ordering does not apply to a grouped query
     page = Paginator(events, PER_PAGE).get_page(request.GET.get("page"))
     return render(
         request,

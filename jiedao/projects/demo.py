@@ -223,7 +223,7 @@ def _user(username: str) -> User | None:
 
 
 def _departments(unit: OrgUnit) -> dict[str, Department]:
-    sub = unit if unit.kind == OrgUnit.Kind.SUBDISTRICT else unit.get_parent()
+    sub = unit if unit.kind == OrgUnit.Kind.SUBDISTRICT else OrgUnit.objects.get_parent(unit)
     return {d.code: d for d in Department.objects.filter(org_unit=sub)}
 
 
@@ -241,7 +241,7 @@ def _build(spec: Spec, actor: User, rng: random.Random, today: date) -> KeyProje
     if existing is not None:
         return None
     departments = _departments(unit)
-    sub = unit if unit.kind == OrgUnit.Kind.SUBDISTRICT else unit.get_parent()
+    sub = unit if unit.kind == OrgUnit.Kind.SUBDISTRICT else OrgUnit.objects.get_parent(unit)
     assert sub is not None
     project = services.create_project(
         actor,
