@@ -201,11 +201,11 @@ def _append_sql() -> str:
     the driver binds them itself or on the server."""
     qn = connection.ops.quote_name
     meta = AuditEvent._meta
-    fields = [meta.get_field(name) for name in _APPENDED]
-    columns = ", ".join(qn(f.column) for f in fields)  # type: ignore[union-attr]
+    fields: list[Any] = [meta.get_field(name) for name in _APPENDED]
+    columns = ", ".join(qn(f.column) for f in fields)
     # Texts as text: a cast to varchar(n) would cut a long value silently (and break its hash); assigning
     # text to the column refuses it, as the ORM's insert does.
-    types = ["text" if isinstance(f, models.CharField) else f.db_type(connection) for f in fields]  # type: ignore[union-attr]
+    types = ["text" if isinstance(f, models.CharField) else f.db_type(connection) for f in fields]
     placeholders = ", ".join(f"%s::{t}" for t in types)
     head, event = _head_table(), qn(meta.db_table)
     return (
@@ -220,11 +220,8 @@ def _append_sql() -> str:
 
 
 def _append_postgresql(event: AuditEvent) -> None:
-    meta = AuditEvent._meta
-    values = [
-        meta.get_field(name).get_db_prep_save(getattr(event, meta.get_field(name).attname), connection)  # type: ignore[union-attr]
-        for name in _APPENDED
-    ]
+    fields: list[Any] = [AuditEvent._meta.get_field(name) for name in _APPENDED]
+    values = [f.get_db_prep_save(getattr(event, f.attname), connection) for f in fields]
     frame = hash_frame(_event_values(event))
     with connection.cursor() as cursor:
         cursor.execute(_append_sql(), [*values, *frame])

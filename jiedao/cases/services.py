@@ -40,6 +40,8 @@ from jiedao.cases.models import (
     Step,
 )
 from jiedao.cases.uploads import CheckedUpload
+from jiedao.core.concurrency import ConflictError as ConflictError  # views catch services.ConflictError
+from jiedao.core.concurrency import lock_versioned
 from jiedao.core.models import ContactCommunity, Department, OrgUnit, Role, User
 from jiedao.core.permissions import require
 from jiedao.core.services import people
@@ -49,11 +51,6 @@ logger = logging.getLogger(__name__)
 SYSTEM = "system"
 PUBLIC = "public"
 #: The same step by the same person within this many seconds is a double submit, not a conflict.
-DOUBLE_SUBMIT_SECONDS = 30
-
-
-class ConflictError(ValidationError):
-    """The case changed since the user opened it."""
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -196,32 +193,24 @@ def tell_requester(case: Case, text: str) -> None:
 
 
 def _lock(case: Case, version: int | None, actor: Any, action: str) -> tuple[Case, bool]:
-    """Lock the case row and compare versions. Returns (current, already_done): the same step just done by the
-    same person (a double click) is reported as done instead of as a conflict."""
-    current = (
-        Case.objects.select_for_update(of=("self",))  # PostgreSQL: not the outer-joined lead unit/department
-        .select_related("category", "org_unit", "lead_unit", "lead_department")
-        .get(pk=case.pk)
-    )
-    if version is None or current.version == version:
-        return current, False
-    # The step the person took, not the system's follow-up to it (不满意 writes 重办 right after 评价).
-    last = current.steps.exclude(action="reopen", actor=None).order_by("-created_at", "-id").first()
-    recent = timezone.now() - timedelta(seconds=DOUBLE_SUBMIT_SECONDS)
-    if (
-        last is not None
-        and last.action == action
-        and last.actor_id == getattr(_user(actor), "pk", None)
-        and last.created_at >= recent
-        and current.version == version + 1
-    ):
-        return current, True
-    raise ConflictError(
-        _(
-            "工单 %(number)s 已被他人更新（您看到的是第 %(mine)s 版，当前是第 %(now)s 版）。"
-            "请刷新页面查看最新情况后再操作。"
-        )
-        % {"number": current.number, "mine": version, "now": current.version}
+    """Lock the case row and compare versions (`core.concurrency`): returns (current, already_done)."""
+    return lock_versioned(
+        Case.objects.select_related("category", "org_unit", "lead_unit", "lead_department"),
+        case.pk,
+        version,
+        _user(actor),
+        action,
+        # The step the person took, not the system's follow-up to it (不满意 writes 重办 right after 评价).
+        last_step=lambda c: (
+            c.steps.exclude(action="reopen", actor=None).order_by("-created_at", "-id").first()
+        ),
+        conflict=lambda c: (
+            _(
+                "工单 %(number)s 已被他人更新（您看到的是第 %(mine)s 版，当前是第 %(now)s 版）。"
+                "请刷新页面查看最新情况后再操作。"
+            )
+            % {"number": c.number, "mine": version, "now": c.version}
+        ),
     )
 
 

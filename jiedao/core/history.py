@@ -103,21 +103,26 @@ class HistoricalRecords(simple_history_models.HistoricalRecords):
             if not field.concrete:
                 continue
             try:
-                history_field = history_model._meta.get_field(field.name)
+                history_field: Any = history_model._meta.get_field(field.name)
             except FieldDoesNotExist:  # a field simple-history renamed: its own path
                 return None
             if not history_field.concrete or history_field.column != field.column:
                 return None
-            copied.append(field.column)
-        covered = set(copied) | {history_model._meta.get_field(n).column for n in own}
+            copied.append(str(field.column))
+        covered = set(copied) | {_column(history_model, n) for n in own}
         if any(f.column not in covered for f in history_model._meta.concrete_fields):
             return None  # history fields of its own (bases, extra fields): simple-history fills them
         qn = connections[router.db_for_write(history_model)].ops.quote_name
         order = ["history_date", "history_type", "history_user", "history_change_reason"]
-        extra = [history_model._meta.get_field(n).column for n in order]
+        extra = [_column(history_model, n) for n in order]
         columns = ", ".join(qn(c) for c in [*copied, *extra])
         selected = ", ".join([*(qn(c) for c in copied), "%s", "%s", "%s", "%s"])
         return (
             f"INSERT INTO {qn(history_model._meta.db_table)} ({columns}) SELECT {selected}"
-            f" FROM {qn(model._meta.db_table)} WHERE {qn(model._meta.pk.column)} = %s"
+            f" FROM {qn(model._meta.db_table)} WHERE {qn(str(model._meta.pk.column))} = %s"
         )
+
+
+def _column(model: type[models.Model], name: str) -> str:
+    field: Any = model._meta.get_field(name)
+    return str(field.column)

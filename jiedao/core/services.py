@@ -12,6 +12,7 @@ from django.db.models.functions import Concat, Length, Substr
 from django.utils.translation import gettext as _
 
 from jiedao.audit.services import record_event
+from jiedao.core.concurrency import ConflictError
 from jiedao.core.models import Department, Membership, OrgUnit, User
 from jiedao.core.models.scope import scoped_models
 from jiedao.core.permissions import require
@@ -29,10 +30,6 @@ EDITABLE_FIELDS = (
     "is_active",
     "boundary",
 )
-
-
-class ConflictError(ValidationError):
-    """Someone else saved the record since this user opened it."""
 
 
 def _snapshot(unit: OrgUnit, fields: tuple[str, ...] = EDITABLE_FIELDS) -> dict[str, Any]:

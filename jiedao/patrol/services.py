@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from jiedao.audit.services import record_event
 from jiedao.cases.models import Case, Category, Channel, Priority
 from jiedao.cases.uploads import CheckedUpload
+from jiedao.core.concurrency import DOUBLE_SUBMIT_SECONDS, ConflictError
 from jiedao.core.models import Membership, OrgUnit, Role, User
 from jiedao.core.models.deadlines import DueState
 from jiedao.core.permissions import can, require
@@ -49,14 +50,9 @@ from jiedao.patrol.rules import may_declare
 logger = logging.getLogger(__name__)
 
 #: The same check by the same person within this many seconds is a double submit, not a conflict.
-DOUBLE_SUBMIT_SECONDS = 30
 #: How many point names a worker's notification body lists (the page lists them all).
 LISTED_POINTS = 20
 BULK_BATCH = 2000
-
-
-class ConflictError(ValidationError):
-    """Someone else changed the record (or checked the point) first."""
 
 
 def _digest(key: str | None) -> str | None:

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from jiedao.audit.services import record_event
+from jiedao.core.concurrency import ConflictError
 from jiedao.core.models import OrgUnit, User
 from jiedao.core.permissions import can, require
 from jiedao.core.privacy import decrypt
@@ -57,10 +58,6 @@ _NOT_LOGGED = {
     "created_at",
     "updated_at",
 }
-
-
-class ConflictError(ValidationError):
-    """Someone else saved the record since this user opened it."""
 
 
 def action_for(model: type[models.Model] | models.Model, verb: str) -> str:

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from jiedao.audit.services import record_event
 from jiedao.cases.uploads import check_file
+from jiedao.core.concurrency import DOUBLE_SUBMIT_SECONDS, ConflictError
 from jiedao.core.deadlines import schedule_reminder
 from jiedao.core.models import Department, OrgUnit, Reminder, User
 from jiedao.core.models.deadlines import DueState
@@ -43,7 +44,6 @@ from jiedao.supervision.models import SupervisedMatter
 #: When on its due date a problem's reminder goes to its owner (local time).
 REMINDER_TIME = time(9, 0)
 #: The same create by the same person within this many seconds is a double submit: the first record is kept.
-DOUBLE_SUBMIT_SECONDS = 30
 
 PROJECT_FIELDS = (
     "name",
@@ -63,10 +63,6 @@ PROJECT_FIELDS = (
     "is_active",
 )
 MEETING_FIELDS = ("title", "kind", "date", "location", "org_unit", "project", "chair", "minutes")
-
-
-class ConflictError(ValidationError):
-    """Someone else saved the record since this user opened it."""
 
 
 def _value(value: Any) -> Any:

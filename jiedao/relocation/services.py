@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from jiedao.audit.services import record_event
 from jiedao.cases.uploads import CheckedUpload
+from jiedao.core.concurrency import DOUBLE_SUBMIT_SECONDS, ConflictError
 from jiedao.core.models import DueState, OrgUnit, User
 from jiedao.core.permissions import can, require
 from jiedao.core.privacy import decrypt, encrypt, mask_phone, normalise_phone, valid_phone
@@ -39,7 +40,6 @@ from jiedao.relocation.models import (
 )
 
 #: The same step by the same person within this many seconds is a double submit, not a conflict.
-DOUBLE_SUBMIT_SECONDS = 30
 #: A reminder for a day rings at this hour (local time).
 REMINDER_HOUR = 8
 REMINDER_MINUTE = 30
@@ -54,10 +54,6 @@ DEFAULT_CHECKLIST: list[tuple[str, str]] = [
     ("拆除验收单", Stage.DEMOLISHED),
     ("现场照片", ""),
 ]
-
-
-class ConflictError(ValidationError):
-    """The household changed since the user opened it."""
 
 
 # ---------------------------------------------------------------------------------------------------------

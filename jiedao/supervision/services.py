@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from jiedao.audit.services import record_event
 from jiedao.cases.uploads import CheckedUpload
+from jiedao.core.concurrency import ConflictError, lock_versioned
 from jiedao.core.models import Department, OrgUnit, Role, User
 from jiedao.core.models.deadlines import DueState
 from jiedao.core.services import people
@@ -41,14 +42,9 @@ from jiedao.supervision.models import (
 logger = logging.getLogger(__name__)
 
 #: The same step by the same person within this many seconds is a double submit, not a conflict.
-DOUBLE_SUBMIT_SECONDS = 30
 #: An extension may move the deadline by at most this many days at a time.
 EXTENSION_MAX_DAYS = 180
 HANDLER_ROLES = [Role.COMMUNITY_STAFF, Role.GRID_WORKER, Role.DEPARTMENT_STAFF]
-
-
-class ConflictError(ValidationError):
-    """The matter changed since the user opened it."""
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -229,30 +225,21 @@ RELATED = ("org_unit", "lead_unit", "lead_department", "leader")
 def _lock(
     matter: SupervisedMatter, version: int | None, actor: Any, action: str
 ) -> tuple[SupervisedMatter, bool]:
-    """Lock the row and compare versions. Returns (current, already_done): the same step just taken by the
-    same
-    person (a double click) is reported as done instead of as a conflict."""
-    current = (
-        SupervisedMatter.objects.select_for_update(of=("self",)).select_related(*RELATED).get(pk=matter.pk)
-    )
-    if version is None or current.version == version:
-        return current, False
-    last = current.steps.exclude(actor=None).order_by("-created_at", "-id").first()
-    recent = timezone.now() - timedelta(seconds=DOUBLE_SUBMIT_SECONDS)
-    if (
-        last is not None
-        and last.action == action
-        and last.actor_id == getattr(_user(actor), "pk", None)
-        and last.created_at >= recent
-        and current.version == version + 1
-    ):
-        return current, True
-    raise ConflictError(
-        _(
-            "该督办事项已被他人修改（%(number)s：您看到的是第 %(mine)s 版，当前是第 %(now)s 版）。"
-            "请刷新页面查看最新情况后再操作。"
-        )
-        % {"number": current.number, "mine": version, "now": current.version}
+    """Lock the row and compare versions (`core.concurrency`): returns (current, already_done)."""
+    return lock_versioned(
+        SupervisedMatter.objects.select_related(*RELATED),
+        matter.pk,
+        version,
+        _user(actor),
+        action,
+        last_step=lambda m: m.steps.exclude(actor=None).order_by("-created_at", "-id").first(),
+        conflict=lambda m: (
+            _(
+                "该督办事项已被他人修改（%(number)s：您看到的是第 %(mine)s 版，当前是第 %(now)s 版）。"
+                "请刷新页面查看最新情况后再操作。"
+            )
+            % {"number": m.number, "mine": version, "now": m.version}
+        ),
     )
 
 

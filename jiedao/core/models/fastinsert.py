@@ -63,7 +63,7 @@ def _build_plan(
             column = field.get_col(table)
             if ops.get_db_converters(column) or column.get_db_converters(connection):
                 return None  # a value the compiler would convert: its path
-        returning_sql, returning_params = ops.return_insert_columns(returning_fields)
+        returning_sql, returning_params = ops.return_insert_columns(returning_fields)  # type: ignore[attr-defined]
         if returning_sql:
             sql = f"{sql} {returning_sql}"
     return _Plan(sql, returning_params)
@@ -95,4 +95,4 @@ class FastInsertModel(models.Model):
             cursor.execute(plan.sql, params)
             if not returning_fields:
                 return []
-            return [connection.ops.fetch_returned_insert_columns(cursor, plan.returning_params)]
+            return [connection.ops.fetch_returned_insert_columns(cursor, plan.returning_params)]  # type: ignore[attr-defined]
