@@ -1223,6 +1223,46 @@ class _IntTable:
                 self.set(key, old_values[slot])
 
 
+class _KeyMap:
+    """A map of string keys to ids for the run's large string-keyed maps (household numbers, dwellings): a
+    key given as a positive integer (`_number_key`, `_dwelling_key`) goes into an `_IntTable`, any other into
+    a dict. 0 is no value."""
+
+    def __init__(self) -> None:
+        self.ints = _IntTable()
+        self.others: dict[str, int] = {}
+
+    def get(self, key: int | str) -> int:
+        return self.ints.get(key) if isinstance(key, int) else self.others.get(key, 0)
+
+    def set(self, key: int | str, value: int) -> None:
+        if isinstance(key, int):
+            self.ints.set(key, value)
+        else:
+            self.others[key] = value
+
+    def first(self, key: int | str, value: int) -> int:
+        if isinstance(key, int):
+            return self.ints.first(key, value)
+        return self.others.setdefault(key, value)
+
+
+def _number_key(number: str) -> int | str:
+    """A household number's key: up to 17 ASCII digits as the integer of "1" + them (leading zeros count)."""
+    if len(number) <= 17 and number.isascii() and number.isdigit():
+        return int("1" + number)
+    return number
+
+
+def _dwelling_key(building_id: int, entrance_id: int, room: str) -> int | str:
+    """A dwelling's key from its building, entrance (0: none) and room number: one integer when the room is up
+    to six ASCII digits and the ids fit (22 + 20 + 21 bits), else the string "building/entrance/room"."""
+    building, entrance = _signed_key(building_id), _signed_key(entrance_id)
+    if len(room) <= 6 and room.isascii() and room.isdigit() and building < 1 << 22 and entrance < 1 << 20:
+        return (building << 41) | (entrance << 21) | int("1" + room)
+    return f"{building_id}/{entrance_id}/{room}"
+
+
 #: A household known to have no head (in the heads table, where 0 is "not known").
 NO_HEAD = -(1 << 62)
 
@@ -1295,12 +1335,12 @@ class _ResidentStore(_Store):
         self.loaded_compounds: set[int] = set()
         self.buildings: dict[tuple[int, str], tuple[int, int]] = {}  # (compound, name) → (id, unit id)
         self.entrances: dict[tuple[int, str], int] = {}  # (building, name) → id
-        # "building/entrance or 0/number" → id (a million rows hold a quarter of a million dwellings: the
-        # key is one string). A stored dwelling's address and unit are kept aside; a new one's address is
-        # composed again when needed, its unit is its building's.
-        self.dwellings: dict[str, int] = {}
+        # (building, entrance or 0, number) → id (a million rows hold a quarter of a million dwellings: the
+        # key is one integer, see `_dwelling_key`). A stored dwelling's address and unit are kept aside; a new
+        # one's address is composed again when needed, its unit is its building's.
+        self.dwellings = _KeyMap()
         self.stored_dwellings: dict[int, tuple[str, int]] = {}
-        self.by_number: dict[str, int] = {}  # household number → household
+        self.by_number = _KeyMap()  # household number (`_number_key`) → household
         self.by_dwelling = _IntTable()  # dwelling (_signed_key) → household
         self.households_loaded = False
         # A row's place as found last (rows of one dwelling come together; bounded by PLACES_KEPT).
@@ -1348,9 +1388,7 @@ class _ResidentStore(_Store):
             .values_list("id", "building_id", "entrance_id", "number", "org_unit_id", "address")
         )
         for pk, building_id, entrance_id, number, unit_id, address in dwellings:
-            key = f"{building_id}/{entrance_id or 0}/{number}"
-            if key not in self.dwellings:
-                self.dwellings[key] = pk
+            if self.dwellings.first(_dwelling_key(building_id, entrance_id or 0, number), pk) == pk:
                 self.stored_dwellings[pk] = (address, unit_id)
 
     def _make(self, model: type[models.Model], values: dict[str, Any], unit_id: int) -> int:
@@ -1416,10 +1454,10 @@ class _ResidentStore(_Store):
                 )
         if not room:
             return None, standard_address(name, building, entrance), None
-        key = f"{building_id}/{entrance_id}/{room}"
+        key = _dwelling_key(building_id, entrance_id, room)
         address = standard_address(name, building, entrance, room)
         found_pk = self.dwellings.get(key)
-        if found_pk is not None:
+        if found_pk:
             stored = self.stored_dwellings.get(found_pk)
             return (found_pk, *stored) if stored is not None else (found_pk, address, building_unit)
         values = {
@@ -1429,7 +1467,7 @@ class _ResidentStore(_Store):
             "address": address,
         }
         pk = self._make(Dwelling, values, building_unit)
-        self.dwellings[key] = pk
+        self.dwellings.set(key, pk)
         return pk, address, building_unit
 
     # ---- households ---------------------------------------------------------------------------------
@@ -1447,7 +1485,7 @@ class _ResidentStore(_Store):
             )
             for pk, number, dwelling_id, head in query.iterator(chunk_size=10_000):
                 if number:
-                    self.by_number.setdefault(number, pk)
+                    self.by_number.first(_number_key(number), pk)
                 if dwelling_id:
                     self.by_dwelling.first(_signed_key(dwelling_id), pk)
                 self._set_head(pk, head)
@@ -1469,15 +1507,15 @@ class _ResidentStore(_Store):
         """The household with this number (else the one at this dwelling); made when there is none, in the
         dwelling's unit (`unit_id`: the dwelling's, else the row's), with `head` as its head."""
         if number:
-            pk = self.by_number.get(number)
+            pk = self.by_number.get(_number_key(number))
         else:
-            pk = self.by_dwelling.get(_signed_key(dwelling_id)) if dwelling_id is not None else None
+            pk = self.by_dwelling.get(_signed_key(dwelling_id)) if dwelling_id is not None else 0
         if not pk:
             values = {"number": number or "", "dwelling_id": dwelling_id, "address": address, "head_id": head}
             pk = self._make(Household, values, unit_id)
             self._set_head(pk, head)
             if number:
-                self.by_number[number] = pk
+                self.by_number.set(_number_key(number), pk)
             if dwelling_id is not None:
                 self.by_dwelling.first(_signed_key(dwelling_id), pk)
         return pk
@@ -1655,9 +1693,24 @@ class _ResidentStore(_Store):
         ]
         w.insert(ResidentTag, tags, with_id=False)
         self._write_heads(states)
-        self.refresh(Resident, [s["id"] for s in created] + [s["id"] for s in updated])
+        # The search index from the values just written (what `refresh_ids` would read back): the new places
+        # first, so that the segmenter knows a new compound's name before it cuts the addresses naming it
+        # (as `manage.py reindex` would cut them).
         for model in (Compound, Building, Dwelling):
-            self.refresh(model, [values["id"] for values in self.pending.get(model, [])])
+            pending = self.pending.get(model)
+            if pending:
+                search_index.refresh_values(model, self._place_entries(model, pending))
+        search_index.refresh_values(Resident, (_resident_entry(s) for s in chain(created, updated)))
+
+    def _place_entries(self, model: type[models.Model], pending: list[dict[str, Any]]) -> Iterator[_State]:
+        """New places' values as their search provider reads them (defaults for the columns left out)."""
+        defaults = self.writer.table(model).defaults
+        for values in pending:
+            entry = defaults | values
+            entry["pk"] = values["id"]
+            if model is Building:
+                entry["compound__name"] = self.compound_names[values["compound_id"]]
+            yield entry
 
     def _write_heads(self, states: list[tuple[str, _State, _State | None, tuple[int, ...]]]) -> None:
         """Household.head follows the members' relation 户主: a head who left the household or is no longer
@@ -1675,6 +1728,20 @@ class _ResidentStore(_Store):
                 changed[household_id] = rid
         rows = [(head, self.now, pk) for pk, head in changed.items()]
         self.writer.update(Household, ["head_id", "updated_at"], rows)
+
+
+def _resident_entry(state: _State) -> _State:
+    """A written resident's values as the search provider reads them (a new one without a phone has none)."""
+    return {
+        "pk": state["id"],
+        "name": state["name"],
+        "name_pinyin": state["name_pinyin"],
+        "id_mask": state["id_mask"],
+        "phone_mask": state.get("phone_mask", ""),
+        "address": state["address"],
+        "org_path": state["org_path"],
+        "moved_out": state.get("moved_out"),
+    }
 
 
 def _keep(value: Any, old: _State | None, name: str, default: Any) -> Any:

@@ -10,7 +10,7 @@ from datetime import date
 from functools import lru_cache
 
 from django.utils.translation import gettext as _
-from pypinyin import Style, lazy_pinyin
+from pypinyin import lazy_pinyin
 
 from jiedao.core.privacy import (
     blind_index,
@@ -94,8 +94,11 @@ def name_pinyin(name: str) -> str:
     name = name.strip()
     if not name:
         return ""
-    full = "".join(lazy_pinyin(name, errors="ignore"))
-    initials = "".join(lazy_pinyin(name, style=Style.FIRST_LETTER, errors="ignore"))
+    # One conversion: the initials are each syllable's first letter (what Style.FIRST_LETTER gives, checked
+    # for every CJK unified ideograph and extension A character).
+    syllables = lazy_pinyin(name, errors="ignore")
+    full = "".join(syllables)
+    initials = "".join(s[:1] for s in syllables)
     return f"{full} {initials}".lower().strip()
 
 

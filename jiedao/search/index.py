@@ -5,6 +5,9 @@
   are read with `.values_list` in chunks of `CHUNK` and the entries written with one multi-row upsert
   statement per chunk (no ORM save per row; measured 3x faster than `executemany` of single-row upserts on
   SQLite, 2x on PostgreSQL); ids that no longer exist lose their entries.
+- `refresh_values(model, rows)`: the same for rows written in bulk whose values the writer holds (the
+  provider's `fields` by name, "pk" included: what `refresh_ids` would read back), without the read (the
+  resident import).
 - `remove(objs)`: drop their entries.
 - `rebuild(kind)`: every entry of a kind (or all) again, in chunks (`manage.py reindex`).
 - `repath(old, new)`: an org unit moved: its entries' paths and scope words follow.
@@ -28,15 +31,21 @@ from jiedao.search.segment import (
     add_places,
     announce_places,
     ensure_places,
-    normalise,
     scope_words,
     segment,
-    tokens,
+    word_tokens,
 )
 
 CHUNK = 1000
+#: From this many entries on, PostgreSQL writes them through COPY (`_copy_upsert`).
+COPY_MIN_ROWS = 200
+_STAGE = "search_entry_stage"
 TITLE_LENGTH = 200
 SUBTITLE_LENGTH = 300
+
+#: Scope texts remembered by (kind code, restricted, org path): a bulk write's entries share a few units.
+SCOPES_KEPT = 10_000
+_scopes: dict[tuple[str, bool, str], str] = {}
 
 _COLUMNS = ("kind", "object_id", "org_path", "restricted", "title", "subtitle", "terms", "scope")
 
@@ -64,9 +73,16 @@ def entry_values(p: Provider, object_id: int, doc: Doc) -> tuple[Any, ...]:
     for text in doc.texts:
         if text:
             words += segment(str(text))
-    words += tokens(normalise(str(w)) for w in doc.words if w)
+    for w in doc.words:
+        if w:
+            words += word_tokens(str(w))
     terms = " ".join(dict.fromkeys(words))
-    scope = " ".join(scope_words(p.code, doc.restricted, doc.org_path))
+    key = (p.code, doc.restricted, doc.org_path)
+    scope = _scopes.get(key)
+    if scope is None:
+        if len(_scopes) >= SCOPES_KEPT:
+            _scopes.clear()
+        scope = _scopes[key] = " ".join(scope_words(p.code, doc.restricted, doc.org_path))
     return (
         p.kind,
         object_id,
@@ -89,10 +105,32 @@ def _write(p: Provider, rows: Sequence[dict[str, Any]]) -> int:
         by_id = {int(row["pk"]): entry_values(p, int(row["pk"]), p.build(row)) for row in rows}
     values = list(by_id.values())  # one row per object: an upsert may not touch a row twice
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql" and len(values) >= COPY_MIN_ROWS:
+            _copy_upsert(cursor, values)
+            return len(values)
         for start in range(0, len(values), CHUNK):
             chunk = values[start : start + CHUNK]
             cursor.execute(_upsert_sql(len(chunk)), [v for entry in chunk for v in entry])
     return len(values)
+
+
+def _copy_upsert(cursor: Any, values: list[tuple[Any, ...]]) -> None:
+    """PostgreSQL: the same upsert from a temporary table filled by COPY (the client's work of a thousand-row
+    INSERT is a tenth; measured 2.0 s against 0.16 s of client time for 100,000 entries)."""
+    columns = ", ".join(_COLUMNS)
+    updates = ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS[2:])
+    cursor.execute(
+        f"CREATE TEMPORARY TABLE IF NOT EXISTS {_STAGE} ON COMMIT DROP AS "
+        f"SELECT {columns} FROM {_table()} WITH NO DATA"
+    )
+    cursor.execute(f"TRUNCATE {_STAGE}")
+    with cursor.cursor.copy(f"COPY {_STAGE} ({columns}) FROM STDIN") as copy:
+        for entry in values:
+            copy.write_row(entry)
+    cursor.execute(
+        f"INSERT INTO {_table()} ({columns}) SELECT {columns} FROM {_STAGE} "
+        f"ON CONFLICT (kind, object_id) DO UPDATE SET {updates}"
+    )
 
 
 def _delete(kind: str, object_ids: Iterable[int]) -> None:
@@ -133,7 +171,9 @@ def refresh(objs: Iterable[Any]) -> None:
     if not groups:
         return
     ensure_places()
-    with transaction.atomic():
+    # No savepoint inside a caller's transaction (a case's save): an entry that cannot be written fails the
+    # caller's whole write, which is what a savepoint would only have delayed.
+    with transaction.atomic(savepoint=False):
         for p, items in groups.values():
             rows = [_instance_values(p, obj) for obj in items]
             if p.place_names is not None:
@@ -156,6 +196,24 @@ def refresh_ids(model: type, ids: Iterable[int]) -> None:
             missing = [i for i in chunk if i not in found]
             if missing:
                 _delete(p.kind, missing)
+
+
+def refresh_values(model: type, rows: Iterable[dict[str, Any]]) -> None:
+    """Write the entries of rows just saved in bulk from their values ({field: value} of the provider's
+    `fields`, "pk" included, as `refresh_ids` reads them; other keys are ignored): the same entries, without
+    reading the rows back."""
+    p = provider_for_model(model)
+    if p is None:
+        return
+    ensure_places()
+    batch: list[dict[str, Any]] = []
+    with transaction.atomic():
+        for row in rows:
+            batch.append(row)
+            if len(batch) >= CHUNK:
+                _write(p, batch)
+                batch = []
+        _write(p, batch)
 
 
 def _read(p: Provider, ids: list[int]) -> list[dict[str, Any]]:

@@ -231,6 +231,11 @@ def test_audit_event_search_index_and_permission(
     monkeypatch.setattr(
         search_index, "refresh_ids", lambda model, ids: told.append((model.__name__, list(ids)))
     )
+    monkeypatch.setattr(  # the import tells the index the values it wrote (no read back)
+        search_index,
+        "refresh_values",
+        lambda model, rows: told.append((model.__name__, [row["pk"] for row in rows])),
+    )
     with pytest.raises(PermissionDenied):
         importer.run(family(tmp_path), unit=world.community_a, actor=world["comm_b"], commit=True)
     with pytest.raises(PermissionDenied):
