@@ -14,6 +14,7 @@ from jiedao.audit.kinds import is_registered, kind_choices, label_for, register_
 from jiedao.audit.models import AuditEvent, ChainHead
 from jiedao.audit.services import (
     GENESIS,
+    HASHED_COLUMNS,
     Problem,
     compute_hash,
     hash_frame,
@@ -66,25 +67,7 @@ def test_hash_frame_gives_the_same_hash(world: World) -> None:
     event = record_event(
         "privacy.reveal", actor=world["leader"], obj=world.grid_a, data={"字段": ["身份证", 1.5]}
     )
-    values = {
-        "actor": event.actor_id,
-        **{
-            c: getattr(event, c)
-            for c in (
-                "seq",
-                "created_at",
-                "actor_repr",
-                "kind",
-                "object_type",
-                "object_id",
-                "object_repr",
-                "org_path",
-                "ip_address",
-                "data",
-                "prev_hash",
-            )
-        },
-    }
+    values = {c: getattr(event, c) for c in HASHED_COLUMNS if c != "actor"} | {"actor": event.actor_id}
     prefix, middle, suffix = hash_frame(values)
     framed = f"{prefix}{event.prev_hash}{middle}{event.seq}{suffix}"
     assert hashlib.sha256(framed.encode()).hexdigest() == hash_values(values) == event.hash

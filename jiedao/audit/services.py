@@ -179,18 +179,7 @@ def _head_table() -> str:
 
 
 #: The columns of an event known before the append, in the order of `_append_sql`'s parameters.
-_APPENDED = (
-    "created_at",
-    "actor",
-    "actor_repr",
-    "kind",
-    "object_type",
-    "object_id",
-    "object_repr",
-    "org_path",
-    "ip_address",
-    "data",
-)
+_APPENDED = tuple(c for c in HASHED_COLUMNS if c not in ("seq", "prev_hash"))
 
 
 @functools.cache

@@ -83,6 +83,7 @@ from jiedao.core.sheets import (
     parse_date,
     write_rows,
 )
+from jiedao.core.stage import copy_into_stage
 from jiedao.people import personal
 from jiedao.people.identity import IdNumberError, parse_id_number
 from jiedao.people.models import (
@@ -1113,14 +1114,7 @@ class _Writer:
                 cursor.executemany(f"UPDATE {table.table} SET {sets} WHERE id = %s", rows)
                 return
             temp = qn(f"import_{model._meta.db_table}_{len(columns)}")
-            cursor.execute(
-                f"CREATE TEMPORARY TABLE IF NOT EXISTS {temp} ON COMMIT DROP AS "
-                f"SELECT {', '.join(names)}, id FROM {table.table} WITH NO DATA"
-            )
-            cursor.execute(f"TRUNCATE {temp}")
-            with cursor.cursor.copy(f"COPY {temp} ({', '.join(names)}, id) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
+            copy_into_stage(cursor, temp, table.table, [*names, "id"], rows)
             sets = ", ".join(f"{n} = s.{n}" for n in names)
             cursor.execute(f"UPDATE {table.table} AS t SET {sets}{bump} FROM {temp} AS s WHERE t.id = s.id")
 

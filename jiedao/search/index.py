@@ -26,6 +26,7 @@ from django.conf import settings
 from django.db import connection, models, transaction
 from django.utils import translation
 
+from jiedao.core.stage import copy_into_stage
 from jiedao.search.registry import Doc, Provider, provider, provider_for_model, providers
 from jiedao.search.segment import (
     add_places,
@@ -119,14 +120,7 @@ def _copy_upsert(cursor: Any, values: list[tuple[Any, ...]]) -> None:
     INSERT is a tenth; measured 2.0 s against 0.16 s of client time for 100,000 entries)."""
     columns = ", ".join(_COLUMNS)
     updates = ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS[2:])
-    cursor.execute(
-        f"CREATE TEMPORARY TABLE IF NOT EXISTS {_STAGE} ON COMMIT DROP AS "
-        f"SELECT {columns} FROM {_table()} WITH NO DATA"
-    )
-    cursor.execute(f"TRUNCATE {_STAGE}")
-    with cursor.cursor.copy(f"COPY {_STAGE} ({columns}) FROM STDIN") as copy:
-        for entry in values:
-            copy.write_row(entry)
+    copy_into_stage(cursor, _STAGE, _table(), _COLUMNS, values)
     cursor.execute(
         f"INSERT INTO {_table()} ({columns}) SELECT {columns} FROM {_STAGE} "
         f"ON CONFLICT (kind, object_id) DO UPDATE SET {updates}"
