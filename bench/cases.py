@@ -494,12 +494,12 @@ def bench_portal(env: dict[str, str], seconds: float, connections: int, port: in
                 total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
             return total
 
-        def database_cpu() -> float:
-            """CPU seconds used so far by the PostgreSQL server's processes (its backends, WAL writer,
-            checkpointer …), when it runs on this machine; 0 for SQLite."""
+        def database_cpu() -> dict[str, float]:
+            """CPU seconds used so far by each process of the PostgreSQL server on this machine (its backends,
+            WAL writer, checkpointer …), by pid; empty for SQLite."""
             if connection.vendor != "postgresql":
-                return 0.0
-            total = 0.0
+                return {}
+            used: dict[str, float] = {}
             for entry in Path("/proc").iterdir():
                 if not entry.name.isdigit():
                     continue
@@ -510,8 +510,12 @@ def bench_portal(env: dict[str, str], seconds: float, connections: int, port: in
                 name, rest = stat.split("(", 1)[1].rsplit(")", 1)
                 if name == "postgres":
                     fields = rest.split()
-                    total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-            return total
+                    used[entry.name] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            return used
+
+        def database_cpu_since(before: dict[str, float]) -> float:
+            """CPU the server's processes used since `before` (a process that ended meanwhile is left out)."""
+            return sum(seconds - before.get(pid, 0.0) for pid, seconds in database_cpu().items())
 
         def run_wrk(path: str, body: str, cookie: str, script: bool = True) -> dict[str, Any]:
             command = [wrk, "-t2", f"-c{connections}", f"-d{seconds:.0f}s", "--timeout", "10s"]
@@ -522,7 +526,7 @@ def bench_portal(env: dict[str, str], seconds: float, connections: int, port: in
                 command += [base_url + path]
             cpu_before, db_before = server_cpu(), database_cpu()
             out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-            cpu, db_cpu = server_cpu() - cpu_before, database_cpu() - db_before
+            cpu, db_cpu = server_cpu() - cpu_before, database_cpu_since(db_before)
             rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
             statuses = {int(a): int(b) for a, b in re.findall(r"^status (\d+) (\d+)$", out, re.M)}
             p50_ = re.search(r"^latency_p50_ms ([\d.]+)$", out, re.M)
@@ -588,6 +592,17 @@ def bench_tick(due: int, pending: int, repeat: int) -> list[dict[str, Any]]:
                     " deadline) VALUES (%s, %s, %s, %s, %s, %s, %s)",
                     rows[i : i + 10_000],
                 )
+    # A running worker ticks every minute: what fell due since the data was built (the other modules' demo
+    # reminders, patrol plans and the like, and clocks of cases made by earlier portal runs) would long be
+    # done. One committed pass does it, so the measured pass is the million cases' own.
+    worked = 0
+    for _ in range(1000):
+        backlog = run_due(now=now)
+        worked += backlog.done + backlog.failed
+        if not backlog.claimed:
+            break
+    if worked:
+        print(f"tick: first worked off a backlog of {worked:,} items", flush=True)
     total_pending = Clock.objects.filter(due_state=DueState.PENDING).count()
     candidates = list(
         Clock.objects.filter(due_state=DueState.PENDING, case__status__in=OPEN_STATUSES, kind="overdue")
