@@ -26,7 +26,6 @@ from django.conf import settings
 from django.db import connection, models, transaction
 from django.utils import translation
 
-from jiedao.core.stage import copy_into_stage
 from jiedao.search.registry import Doc, Provider, provider, provider_for_model, providers
 from jiedao.search.segment import (
     add_places,
@@ -38,9 +37,10 @@ from jiedao.search.segment import (
 )
 
 CHUNK = 1000
-#: From this many entries on, PostgreSQL writes them through COPY (`_copy_upsert`).
-COPY_MIN_ROWS = 200
-_STAGE = "search_entry_stage"
+#: From this many entries on, PostgreSQL writes them as arrays (`_array_upsert`).
+ARRAY_MIN_ROWS = 200
+#: The PostgreSQL types of `_COLUMNS`, for the arrays.
+_COLUMN_TYPES = ("text", "bigint", "text", "boolean", "text", "text", "text", "text")
 TITLE_LENGTH = 200
 SUBTITLE_LENGTH = 300
 
@@ -106,8 +106,8 @@ def _write(p: Provider, rows: Sequence[dict[str, Any]]) -> int:
         by_id = {int(row["pk"]): entry_values(p, int(row["pk"]), p.build(row)) for row in rows}
     values = list(by_id.values())  # one row per object: an upsert may not touch a row twice
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql" and len(values) >= COPY_MIN_ROWS:
-            _copy_upsert(cursor, values)
+        if connection.vendor == "postgresql" and len(values) >= ARRAY_MIN_ROWS:
+            _array_upsert(cursor, values)
             return len(values)
         for start in range(0, len(values), CHUNK):
             chunk = values[start : start + CHUNK]
@@ -115,15 +115,18 @@ def _write(p: Provider, rows: Sequence[dict[str, Any]]) -> int:
     return len(values)
 
 
-def _copy_upsert(cursor: Any, values: list[tuple[Any, ...]]) -> None:
-    """PostgreSQL: the same upsert from a temporary table filled by COPY (the client's work of a thousand-row
-    INSERT is a tenth; measured 2.0 s against 0.16 s of client time for 100,000 entries)."""
+def _array_upsert(cursor: Any, values: list[tuple[Any, ...]]) -> None:
+    """PostgreSQL: the same upsert with one array per column, unnested by the server: the client sends eight
+    arrays instead of merging thousands of parameters into one statement (its work for 100,000 entries fell
+    from about 2 s to a few tenths). (A COPY into a staging table was as cheap for the client, but emptying
+    the stage for each chunk of a long transaction, a demo or an import, grew slower with every chunk.)"""
     columns = ", ".join(_COLUMNS)
     updates = ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS[2:])
-    copy_into_stage(cursor, _STAGE, _table(), _COLUMNS, values)
+    arrays = ", ".join(f"%s::{t}[]" for t in _COLUMN_TYPES)
     cursor.execute(
-        f"INSERT INTO {_table()} ({columns}) SELECT {columns} FROM {_STAGE} "
-        f"ON CONFLICT (kind, object_id) DO UPDATE SET {updates}"
+        f"INSERT INTO {_table()} ({columns}) SELECT * FROM unnest({arrays}) "
+        f"ON CONFLICT (kind, object_id) DO UPDATE SET {updates}",
+        [list(column) for column in zip(*values, strict=True)],
     )
 
 
