@@ -50,7 +50,6 @@ logger = logging.getLogger(__name__)
 
 SYSTEM = "system"
 PUBLIC = "public"
-#: The same step by the same person within this many seconds is a double submit, not a conflict.
 
 
 # ---------------------------------------------------------------------------------------------------------

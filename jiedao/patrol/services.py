@@ -49,7 +49,6 @@ from jiedao.patrol.rules import may_declare
 
 logger = logging.getLogger(__name__)
 
-#: The same check by the same person within this many seconds is a double submit, not a conflict.
 #: How many point names a worker's notification body lists (the page lists them all).
 LISTED_POINTS = 20
 BULK_BATCH = 2000

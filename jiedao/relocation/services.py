@@ -39,7 +39,6 @@ from jiedao.relocation.models import (
     stage_index,
 )
 
-#: The same step by the same person within this many seconds is a double submit, not a conflict.
 #: A reminder for a day rings at this hour (local time).
 REMINDER_HOUR = 8
 REMINDER_MINUTE = 30

@@ -41,7 +41,6 @@ from jiedao.supervision.models import (
 
 logger = logging.getLogger(__name__)
 
-#: The same step by the same person within this many seconds is a double submit, not a conflict.
 #: An extension may move the deadline by at most this many days at a time.
 EXTENSION_MAX_DAYS = 180
 HANDLER_ROLES = [Role.COMMUNITY_STAFF, Role.GRID_WORKER, Role.DEPARTMENT_STAFF]
