@@ -183,20 +183,24 @@ _APPENDED = tuple(c for c in HASHED_COLUMNS if c not in ("seq", "prev_hash"))
 
 
 @functools.cache
+def _appended_fields() -> list[Any]:
+    return [AuditEvent._meta.get_field(name) for name in _APPENDED]
+
+
+@functools.cache
 def _append_sql() -> str:
     """PostgreSQL: lock the head, insert the event with its hash (computed by the server from the frame the
     caller sends, see `hash_frame`) and move the head, in one statement (one round trip where the general
     path takes three, while the head is locked). The parameters are cast, so that they are typed whether
     the driver binds them itself or on the server."""
     qn = connection.ops.quote_name
-    meta = AuditEvent._meta
-    fields: list[Any] = [meta.get_field(name) for name in _APPENDED]
+    fields = _appended_fields()
     columns = ", ".join(qn(f.column) for f in fields)
     # Texts as text: a cast to varchar(n) would cut a long value silently (and break its hash); assigning
     # text to the column refuses it, as the ORM's insert does.
     types = ["text" if isinstance(f, models.CharField) else f.db_type(connection) for f in fields]
     placeholders = ", ".join(f"%s::{t}" for t in types)
-    head, event = _head_table(), qn(meta.db_table)
+    head, event = _head_table(), qn(AuditEvent._meta.db_table)
     return (
         f"WITH head AS (SELECT seq + 1 AS seq, hash AS prev FROM {head} WHERE id = 1 FOR UPDATE),"
         f" appended AS (INSERT INTO {event} (seq, {columns}, prev_hash, hash)"
@@ -209,8 +213,7 @@ def _append_sql() -> str:
 
 
 def _append_postgresql(event: AuditEvent) -> None:
-    fields: list[Any] = [AuditEvent._meta.get_field(name) for name in _APPENDED]
-    values = [f.get_db_prep_save(getattr(event, f.attname), connection) for f in fields]
+    values = [f.get_db_prep_save(getattr(event, f.attname), connection) for f in _appended_fields()]
     frame = hash_frame(_event_values(event))
     with connection.cursor() as cursor:
         cursor.execute(_append_sql(), [*values, *frame])

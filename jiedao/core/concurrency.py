@@ -57,9 +57,8 @@ def lock_versioned(
     join) and compare versions. Returns (current, already_done); a real conflict raises `ConflictError` with
     the message `conflict(current)` gives. `version=None` skips the comparison (callers that hold no form)."""
     current = queryset.select_for_update(of=("self",)).get(pk=pk)
-    seen = version
-    if seen is None or current.version == seen:  # type: ignore[attr-defined]
+    if version is None or current.version == version:  # type: ignore[attr-defined]
         return current, False
-    if is_repeat(last_step(current), action, actor, seen, current.version):  # type: ignore[attr-defined]
+    if is_repeat(last_step(current), action, actor, version, current.version):  # type: ignore[attr-defined]
         return current, True
     raise ConflictError(conflict(current))

@@ -19,6 +19,7 @@ with the caller's rows or not at all.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -44,9 +45,8 @@ _COLUMN_TYPES = ("text", "bigint", "text", "boolean", "text", "text", "text", "t
 TITLE_LENGTH = 200
 SUBTITLE_LENGTH = 300
 
-#: Scope texts remembered by (kind code, restricted, org path): a bulk write's entries share a few units.
+#: Scope texts remembered (a bulk write's entries share a few units, see `_scope_text`).
 SCOPES_KEPT = 10_000
-_scopes: dict[tuple[str, bool, str], str] = {}
 
 _COLUMNS = ("kind", "object_id", "org_path", "restricted", "title", "subtitle", "terms", "scope")
 
@@ -68,6 +68,11 @@ def _upsert_sql(rows: int = 1) -> str:
     )
 
 
+@functools.lru_cache(maxsize=SCOPES_KEPT)
+def _scope_text(code: str, restricted: bool, org_path: str) -> str:
+    return " ".join(scope_words(code, restricted, org_path))
+
+
 def entry_values(p: Provider, object_id: int, doc: Doc) -> tuple[Any, ...]:
     """The row of one entry: its words are the texts' segments and the kept words, each once."""
     words: list[str] = []
@@ -78,12 +83,7 @@ def entry_values(p: Provider, object_id: int, doc: Doc) -> tuple[Any, ...]:
         if w:
             words += word_tokens(str(w))
     terms = " ".join(dict.fromkeys(words))
-    key = (p.code, doc.restricted, doc.org_path)
-    scope = _scopes.get(key)
-    if scope is None:
-        if len(_scopes) >= SCOPES_KEPT:
-            _scopes.clear()
-        scope = _scopes[key] = " ".join(scope_words(p.code, doc.restricted, doc.org_path))
+    scope = _scope_text(p.code, doc.restricted, doc.org_path)
     return (
         p.kind,
         object_id,

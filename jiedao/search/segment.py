@@ -20,6 +20,7 @@ a query word that is a place name also matches the words the plain dictionary cu
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 import time
@@ -39,7 +40,7 @@ SCOPE_MARK = "9q"
 #: Place names longer than this are not dictionary words (a note, not a name).
 MAX_PLACE_LENGTH = 30
 RECHECK_SECONDS = 30.0
-#: Texts (and whole words) whose tokens are remembered, per generation (see `segment`, `_Recent`).
+#: How many texts (and whole words) have their tokens remembered (see `segment`, `word_tokens`).
 SEGMENTS_KEPT = 10_000
 _VERSION_KEY = "jiedao.search.places.version"
 
@@ -67,44 +68,12 @@ def tokens(words: Iterable[str]) -> list[str]:
     return list(seen)
 
 
+@functools.lru_cache(maxsize=SEGMENTS_KEPT)
 def word_tokens(word: str) -> tuple[str, ...]:
     """`tokens([normalise(word)])` of a word kept whole (a name, its pinyin, a number), remembered for the
     words seen most recently (names, pinyin and the last digits of numbers repeat in a bulk write)."""
-    found = _word_tokens.get(word)
-    if found is None:
-        found = tuple(tokens([normalise(word)]))
-        _word_tokens.put(word, found)
-    return found
+    return tuple(tokens([normalise(word)]))
 
-
-class _Recent:
-    """A bounded memo: the last `size` to `2 * size` keys stored or found (two generations, the older one
-    dropped when the newer one is full)."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.new: dict[str, tuple[str, ...]] = {}
-        self.old: dict[str, tuple[str, ...]] = {}
-
-    def get(self, key: str) -> tuple[str, ...] | None:
-        found = self.new.get(key)
-        if found is None:
-            found = self.old.get(key)
-            if found is not None:
-                self.put(key, found)
-        return found
-
-    def put(self, key: str, value: tuple[str, ...]) -> None:
-        if len(self.new) >= self.size:
-            self.old, self.new = self.new, {}
-        self.new[key] = value
-
-    def clear(self) -> None:
-        self.new, self.old = {}, {}
-
-
-_segments = _Recent(SEGMENTS_KEPT)
-_word_tokens = _Recent(SEGMENTS_KEPT)
 
 _ASCII_RUN = re.compile(r"[0-9a-z]+")
 
@@ -128,15 +97,16 @@ def _cut(text: str, cut: Callable[[str], list[str]]) -> list[str]:
 def segment(text: str) -> list[str]:
     """The index tokens of a text: rjieba's search cut, lower case, punctuation dropped, each token once.
 
-    Remembered for the texts cut most recently (`_Recent`, forgotten when a place name is added: the
-    dictionary changed): a bulk write cuts the same addresses and compound names again and again (a
-    dwelling's address, then each of its residents')."""
-    found = _segments.get(text)
-    if found is None:
-        normal = normalise(text)
-        found = tuple(tokens(_cut(normal, rjieba.cut_for_search))) if normal.strip() else ()
-        _segments.put(text, found)
-    return list(found)
+    Remembered for the texts cut most recently (forgotten when a place name is added: the dictionary changed):
+    a bulk write cuts the same addresses and compound names again and again (a dwelling's address, then each
+    of its residents')."""
+    return list(_segment(text))
+
+
+@functools.lru_cache(maxsize=SEGMENTS_KEPT)
+def _segment(text: str) -> tuple[str, ...]:
+    normal = normalise(text)
+    return tuple(tokens(_cut(normal, rjieba.cut_for_search))) if normal.strip() else ()
 
 
 def query_segments(text: str) -> list[str]:
@@ -193,7 +163,7 @@ def add_places(names: Iterable[str]) -> list[str]:
                 _places.add(word)
                 added.append(word)
         if added:
-            _segments.clear()  # cut with the old dictionary
+            _segment.cache_clear()  # cut with the old dictionary
     return added
 
 
