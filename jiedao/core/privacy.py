@@ -61,13 +61,26 @@ def _configured() -> tuple[dict[str, bytes], str, bytes]:
     return _keys(settings.FIELD_KEY, tuple(getattr(settings, "FIELD_OLD_KEYS", ())))
 
 
+@cache
+def _cipher(key: bytes) -> AESGCM:
+    """One AESGCM object per key (it holds no state between calls: making one per value was a tenth of an
+    import's encryption time)."""
+    return AESGCM(key)
+
+
+@cache
+def _index_mac(key: bytes) -> hmac.HMAC:
+    """The index key's HMAC-SHA256 before any message, copied for each value (the key is prepared once)."""
+    return hmac.new(key, digestmod=hashlib.sha256)
+
+
 def encrypt(value: str, context: str) -> str:
     """`e1$<key id>$<base64 of nonce + ciphertext>`; the empty string stays empty (nothing to hide)."""
     if value == "":
         return ""
     keys, key_id, _ = _configured()
     nonce = os.urandom(12)
-    sealed = AESGCM(keys[key_id]).encrypt(nonce, value.encode(), context.encode())
+    sealed = _cipher(keys[key_id]).encrypt(nonce, value.encode(), context.encode())
     return f"{PREFIX}${key_id}${base64.urlsafe_b64encode(nonce + sealed).decode()}"
 
 
@@ -84,7 +97,7 @@ def decrypt(token: str, context: str) -> str:
     if prefix != PREFIX or key is None or len(raw) < 13:
         raise DecryptionError(f"no configured key {key_id!r} for this value")
     try:
-        return AESGCM(key).decrypt(raw[:12], raw[12:], context.encode()).decode()
+        return _cipher(key).decrypt(raw[:12], raw[12:], context.encode()).decode()
     except InvalidTag as exc:
         raise DecryptionError("the value does not open with its key in this context") from exc
 
@@ -104,7 +117,9 @@ def blind_index(value: str, context: str) -> str:
     if value == "":
         return ""
     _, _, index_key = _configured()
-    return hmac.new(index_key, f"{context}\0{value}".encode(), hashlib.sha256).hexdigest()[:32]
+    mac = _index_mac(index_key).copy()
+    mac.update(f"{context}\0{value}".encode())
+    return mac.hexdigest()[:32]
 
 
 def normalise_phone(raw: str) -> str:

@@ -1618,6 +1618,7 @@ class _ResidentStore(_Store):
                     _fail(failures, r.row, "relation", message)
                     self.stop_writing()
                     continue
+            kept = old if old is not None else _NEW_KEPT
             state: _State = {
                 "org_unit_id": unit_id,
                 "org_path": self.paths[unit_id],
@@ -1632,11 +1633,12 @@ class _ResidentStore(_Store):
                 "sex": r.sex,
                 "residence_type": r.residence_type
                 or (old["residence_type"] if old is not None else ResidenceType.REGISTERED),
-                "ethnicity": _keep(r.ethnicity, old, "ethnicity", ""),
+                # A blank cell (None) keeps the stored value (`_keep`, written out: this runs for every row).
+                "ethnicity": r.ethnicity if r.ethnicity is not None else kept["ethnicity"],
                 "dwelling_id": dwelling_id,
                 "address": address,
-                "moved_in": _keep(r.moved_in, old, "moved_in", None),
-                "note": _keep(r.note, old, "note", ""),
+                "moved_in": r.moved_in if r.moved_in is not None else kept["moved_in"],
+                "note": r.note if r.note is not None else kept["note"],
             }
             if r.phone is not None:
                 state["phone_token"], state["phone_index"], state["phone_mask"] = r.phone
@@ -1736,6 +1738,10 @@ def _resident_entry(state: _State) -> _State:
         "org_path": state["org_path"],
         "moved_out": state.get("moved_out"),
     }
+
+
+#: What a blank cell of a new resident's row gives (a stored resident's keeps its value).
+_NEW_KEPT: _State = {"ethnicity": "", "moved_in": None, "note": ""}
 
 
 def _keep(value: Any, old: _State | None, name: str, default: Any) -> Any:

@@ -33,7 +33,7 @@ from jiedao.search.segment import (
     announce_places,
     ensure_places,
     scope_words,
-    segment,
+    segment_tokens,
     word_tokens,
 )
 
@@ -59,11 +59,17 @@ def _table() -> str:
 
 def _upsert_sql(rows: int = 1) -> str:
     """One INSERT … ON CONFLICT DO UPDATE of `rows` entries (the same statement on SQLite and PostgreSQL)."""
+    return _upsert_statement(_table(), rows)
+
+
+@functools.lru_cache(maxsize=8)
+def _upsert_statement(table: str, rows: int) -> str:
+    """`_upsert_sql`, remembered: a bulk write sends the statement of `CHUNK` entries again and again."""
     columns = ", ".join(_COLUMNS)
     updates = ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS[2:])
     row = "(" + ", ".join(["%s"] * len(_COLUMNS)) + ")"
     return (
-        f"INSERT INTO {_table()} ({columns}) VALUES {', '.join([row] * rows)} "
+        f"INSERT INTO {table} ({columns}) VALUES {', '.join([row] * rows)} "
         f"ON CONFLICT (kind, object_id) DO UPDATE SET {updates}"
     )
 
@@ -78,7 +84,7 @@ def entry_values(p: Provider, object_id: int, doc: Doc) -> tuple[Any, ...]:
     words: list[str] = []
     for text in doc.texts:
         if text:
-            words += segment(str(text))
+            words += segment_tokens(str(text))
     for w in doc.words:
         if w:
             words += word_tokens(str(w))

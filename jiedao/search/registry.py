@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.apps import apps
 from django.db import models
@@ -19,10 +19,10 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.functional import Promise
 
 
-@dataclass(frozen=True)
-class Doc:
+class Doc(NamedTuple):
     """One record as the index keeps it. `texts` are segmented one by one (so a field's words never run into
-    the next field's); `words` are kept whole (a name, its pinyin "zhangsan zs", a number)."""
+    the next field's); `words` are kept whole (a name, its pinyin "zhangsan zs", a number). A named tuple, not
+    a frozen dataclass: a bulk write makes one per row, and a tuple is made in a third of the time."""
 
     title: str
     subtitle: str

@@ -50,10 +50,15 @@ _state: dict[str, float | int | bool] = {"loaded": False, "version": 0, "checked
 _plain_jieba: rjieba.Jieba | None = None
 
 
+#: Text made only of characters that are no combining marks (ASCII to the spacing modifiers, CJK punctuation
+#: before its tone marks, the CJK ideographs): `normalise` has nothing to drop from it (checked by a test).
+_MARKLESS = re.compile(r"[\x00-\u02ff\u3000-\u3029\u3400-\u4dbf\u4e00-\u9fff]*")
+
+
 def normalise(text: str) -> str:
     """Full-width to half-width (NFKC), lower case, combining marks dropped."""
     text = unicodedata.normalize("NFKC", text or "").lower()
-    if text.isascii():
+    if text.isascii() or _MARKLESS.fullmatch(text):
         return text
     return "".join(c for c in text if not unicodedata.category(c).startswith("M"))
 
@@ -101,6 +106,11 @@ def segment(text: str) -> list[str]:
     a bulk write cuts the same addresses and compound names again and again (a dwelling's address, then each
     of its residents')."""
     return list(_segment(text))
+
+
+def segment_tokens(text: str) -> tuple[str, ...]:
+    """`segment` as the remembered tuple (no list made: the index's bulk writes)."""
+    return _segment(text)
 
 
 @functools.lru_cache(maxsize=SEGMENTS_KEPT)

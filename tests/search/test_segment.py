@@ -26,6 +26,15 @@ def test_full_width_digits_and_letters_are_folded() -> None:
     assert seg.segment("ＧＣ２０２４") == seg.segment("gc2024") == ["gc2024"]
 
 
+def test_the_mark_free_characters_hold_no_combining_mark() -> None:
+    import sys
+    import unicodedata
+
+    marks = [chr(c) for c in range(sys.maxunicode + 1) if unicodedata.category(chr(c)).startswith("M")]
+    assert marks and not any(seg._MARKLESS.fullmatch(m) for m in marks)
+    assert seg.normalise("Cafe 王\u0301秀英") == "cafe 王秀英" and seg.normalise("ＡＢ１２") == "ab12"
+
+
 def test_search_cut_holds_the_precise_words_and_their_sub_words() -> None:
     words = seg.segment("中华人民共和国")
     assert {"中华", "人民", "共和国", "中华人民共和国"} <= set(words)
