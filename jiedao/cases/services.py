@@ -74,14 +74,42 @@ def next_number(when: datetime) -> str:
 
 
 def _advance_counter(day: date) -> int | None:
-    """UPDATE … RETURNING (PostgreSQL; SQLite 3.35+): the new value in one round trip, None without a row."""
+    """UPDATE … RETURNING (PostgreSQL; SQLite 3.35+): the new value in one round trip, None without a row.
+
+    On PostgreSQL outside a transaction the update is its own transaction, committed without waiting for the
+    WAL to reach the disk (`synchronous_commit = off` for it alone): a case that takes the number commits
+    later, and that commit's flush writes the counter's earlier WAL with it, so a crash can lose an increment
+    only together with every case that used it — never hand out a number twice. It saves the worker one disk
+    flush per portal submission."""
     table = connection.ops.quote_name(NumberCounter._meta.db_table)
+    sql = f"UPDATE {table} SET last = last + 1 WHERE day = %s RETURNING last"
+    param = connection.ops.adapt_datefield_value(day)
+    if connection.vendor == "postgresql" and not connection.in_atomic_block:
+        return _advance_counter_async(sql, param)
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} SET last = last + 1 WHERE day = %s RETURNING last",
-            [connection.ops.adapt_datefield_value(day)],
-        )
+        cursor.execute(sql, [param])
         row = cursor.fetchone()
+    return int(row[0]) if row else None
+
+
+def _advance_counter_async(sql: str, param: Any) -> int | None:
+    """`sql` as a transaction of its own with an asynchronous commit, in one round trip: four statements in
+    one query string, which only the simple query protocol takes (a client-side cursor on the connection)."""
+    import psycopg
+
+    connection.ensure_connection()
+    raw = connection.connection
+    with connection.wrap_database_errors, psycopg.ClientCursor(raw) as cursor:
+        update = cursor.mogrify(sql, [param])
+        try:
+            cursor.execute(f"BEGIN; SET LOCAL synchronous_commit = off; {update}; COMMIT")
+        except psycopg.Error:
+            if raw.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                raw.rollback()  # the failed statement left the BEGIN open
+            raise
+        while cursor.description is None and cursor.nextset():
+            pass
+        row = cursor.fetchone() if cursor.description is not None else None
     return int(row[0]) if row else None
 
 
