@@ -11,12 +11,18 @@ copied from the saved row by the database.
   save: the same values, also for deferred fields (which simple-history would have loaded one query each) and
   fields saved as expressions. Deletions, models with many-to-many history, custom history ids or users, extra
   history fields and any listener of simple-history's create signals take simple-history's own path.
+- On PostgreSQL a new row of a `FastInsertModel` (see `core.models.fastinsert`) goes further: its INSERT and
+  the history row's copy are one statement (`WITH saved AS (INSERT … RETURNING *) INSERT INTO <history> …
+  SELECT … FROM saved`), one round trip and no look-up of the row just written; `copy_on_insert` gives the
+  second half, and the post-save signal then finds the history row written.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import FieldDoesNotExist
 from django.db import connections, models, router
 from django.utils import timezone
@@ -25,6 +31,10 @@ from simple_history.manager import HistoryManager
 from simple_history.signals import post_create_historical_record, pre_create_historical_record
 
 _BUILT: dict[tuple[Any, ...], Any] = {}
+#: The HistoricalRecords of each model with history (for `copy_on_insert`).
+_RECORDS: dict[type[models.Model], HistoricalRecords] = {}
+#: Set on an instance whose history row its own INSERT wrote (the history type): post_save skips it once.
+COPIED = "_history_copied_by_insert"
 
 
 class BuiltOnceHistoryManager(HistoryManager):
@@ -42,26 +52,25 @@ class HistoricalRecords(simple_history_models.HistoricalRecords):
         kwargs.setdefault("history_manager", BuiltOnceHistoryManager)
         super().__init__(*args, **kwargs)
         self._copy_sql: dict[type[models.Model], str | None] = {}
+        self._copied_columns: dict[type[models.Model], frozenset[str]] = {}
+        self._copy_heads: dict[type[models.Model], str] = {}  # INSERT INTO <history> (…) SELECT …
+
+    def finalize(self, sender: Any, **kwargs: Any) -> None:
+        super().finalize(sender, **kwargs)
+        if self.cls is sender or (self.inherit and issubclass(sender, self.cls)):
+            _RECORDS[sender] = self
 
     def create_historical_record(self, instance: Any, history_type: str, using: str | None = None) -> None:
+        if instance.__dict__.pop(COPIED, None) == history_type:
+            return  # the row's own INSERT wrote it (copy_on_insert)
         history_model = getattr(instance, self.manager_name).model
         sql = self._copy_statement(type(instance), history_model) if history_type in ("+", "~") else None
         if sql is None or instance.pk is None or self._has_listeners(history_model):
             super().create_historical_record(instance, history_type, using)
             return
-        if using and self.use_base_model_db:
-            alias = using
-        else:
-            alias = router.db_for_write(history_model, instance=instance)
-        connection = connections[alias]
-        history_date = getattr(instance, "_history_date", timezone.now())
-        user = self.get_history_user(instance)
-        reason = self.get_change_reason_for_object(instance, history_type, using)
+        connection = connections[self._alias(instance, history_model, using)]
         params = [
-            history_model._meta.get_field("history_date").get_db_prep_save(history_date, connection),
-            history_type,
-            getattr(user, "pk", None),
-            reason,
+            *self._history_params(instance, history_type, history_model, using, connection),
             type(instance)._meta.pk.get_db_prep_value(instance.pk, connection),
         ]
         with connection.cursor() as cursor:
@@ -69,6 +78,48 @@ class HistoricalRecords(simple_history_models.HistoricalRecords):
             copied = cursor.rowcount
         if copied != 1:  # not in this database after all (another alias, a raw save): the ORM's way
             super().create_historical_record(instance, history_type, using)
+
+    def _alias(self, instance: Any, history_model: type[models.Model], using: str | None) -> str:
+        if using and self.use_base_model_db:
+            return using
+        return str(router.db_for_write(history_model, instance=instance))
+
+    def _history_params(
+        self, instance: Any, history_type: str, history_model: Any, using: str | None, connection: Any
+    ) -> list[Any]:
+        """The values simple-history would set: date, type, user and reason (the copy's placeholders)."""
+        history_date = getattr(instance, "_history_date", timezone.now())
+        user = self.get_history_user(instance)
+        return [
+            history_model._meta.get_field("history_date").get_db_prep_save(history_date, connection),
+            history_type,
+            getattr(user, "pk", None),
+            self.get_change_reason_for_object(instance, history_type, using),
+        ]
+
+    def insert_copy(
+        self, instance: Any, using: str, returning: Sequence[str]
+    ) -> tuple[str, list[Any]] | None:
+        """See `copy_on_insert`."""
+        history_model = getattr(type(instance), self.manager_name).model
+        copy = self._copy_statement(type(instance), history_model)
+        if (
+            copy is None
+            or not getattr(settings, "SIMPLE_HISTORY_ENABLED", True)
+            or hasattr(instance, "skip_history_when_saving")
+            or self._has_listeners(history_model)
+            or self._alias(instance, history_model, using) != using
+        ):
+            return None
+        connection = connections[using]
+        qn = connection.ops.quote_name
+        copied = self._copied_columns[type(instance)]
+        if any(column not in copied for column in returning):
+            return None
+        sql = f"{self._copy_heads[type(instance)]} FROM saved"
+        if returning:
+            sql += " RETURNING " + ", ".join(qn(c) for c in returning)
+        return sql, self._history_params(instance, "+", history_model, using, connection)
 
     @staticmethod
     def _has_listeners(history_model: type[models.Model]) -> bool:
@@ -112,17 +163,28 @@ class HistoricalRecords(simple_history_models.HistoricalRecords):
         covered = set(copied) | {_column(history_model, n) for n in own}
         if any(f.column not in covered for f in history_model._meta.concrete_fields):
             return None  # history fields of its own (bases, extra fields): simple-history fills them
+        self._copied_columns[model] = frozenset(copied)
         qn = connections[router.db_for_write(history_model)].ops.quote_name
         order = ["history_date", "history_type", "history_user", "history_change_reason"]
         extra = [_column(history_model, n) for n in order]
         columns = ", ".join(qn(c) for c in [*copied, *extra])
         selected = ", ".join([*(qn(c) for c in copied), "%s", "%s", "%s", "%s"])
-        return (
+        head = self._copy_heads[model] = (
             f"INSERT INTO {qn(history_model._meta.db_table)} ({columns}) SELECT {selected}"
-            f" FROM {qn(model._meta.db_table)} WHERE {qn(str(model._meta.pk.column))} = %s"
         )
+        return f"{head} FROM {qn(model._meta.db_table)} WHERE {qn(str(model._meta.pk.column))} = %s"
 
 
 def _column(model: type[models.Model], name: str) -> str:
     field: Any = model._meta.get_field(name)
     return str(field.column)
+
+
+def copy_on_insert(instance: Any, using: str, returning: Sequence[str]) -> tuple[str, list[Any]] | None:
+    """For an INSERT of a new `instance` that its caller runs as `WITH saved AS (INSERT … RETURNING *)`: the
+    statement that follows, copying the row into the model's history (returning `returning`, columns the
+    history shares with the row), and its parameters; None where the history is written the usual way (no
+    history, history off or skipped for this instance, listeners, another database, a history of its own
+    shape). The caller sets `instance.<COPIED> = "+"` once the statement ran."""
+    records = _RECORDS.get(type(instance))
+    return records.insert_copy(instance, using, returning) if records is not None else None

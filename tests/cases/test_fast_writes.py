@@ -8,14 +8,18 @@ from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
 
+import psycopg
 import pytest
-from django.db import connection
+from django.db import ProgrammingError, connection
 from django.db.models.functions import Now
+from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from simple_history.signals import pre_create_historical_record
 
+from jiedao.cases import services
 from jiedao.cases.models import Case, Step
+from jiedao.core import history
 from jiedao.core.history import HistoricalRecords
 from jiedao.core.models import fastinsert
 from tests.world import World
@@ -144,3 +148,53 @@ def test_fast_insert_plans_are_built_once_per_shape(make_case: Callable[..., Cas
     assert len(fastinsert._PLANS) == before
     assert any(key[0] is Step and plan is not None for key, plan in fastinsert._PLANS.items())
     assert any(key[0] is Case and plan is not None for key, plan in fastinsert._PLANS.items())
+
+
+def test_a_new_case_and_its_history_row_are_one_statement_on_postgresql(
+    make_case: Callable[..., Case], world: World
+) -> None:
+    with CaptureQueriesContext(connection) as queries:
+        case = make_case()
+    [copy] = [q["sql"] for q in queries.captured_queries if "historicalcase" in q["sql"].lower()]
+    assert ('INSERT INTO "cases_case"' in copy) == (connection.vendor == "postgresql")
+    [row] = case.history.all()
+    assert (row.history_type, row.history_user_id, row.id) == ("+", world["comm_a"].pk, case.pk)
+    assert history.COPIED not in case.__dict__  # the post-save signal took the mark: a later save is recorded
+    case.title = "再改一次"
+    case.save()
+    assert [h.history_type for h in case.history.order_by("history_id")] == ["+", "~"]
+
+
+def test_a_new_cases_history_takes_simple_historys_path_for_listeners(make_case: Callable[..., Case]) -> None:
+    heard: list[Any] = []
+
+    def listener(sender: Any, **kwargs: Any) -> None:
+        heard.append(kwargs["history_instance"].history_type)
+
+    pre_create_historical_record.connect(listener, sender=Case.history.model)
+    try:
+        case = make_case()
+    finally:
+        pre_create_historical_record.disconnect(listener, sender=Case.history.model)
+    assert heard == ["+"]
+    assert case.history.count() == 1
+
+
+@override_settings(SIMPLE_HISTORY_ENABLED=False)
+def test_no_history_row_while_history_is_switched_off(make_case: Callable[..., Case]) -> None:
+    assert make_case().history.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_numbers_taken_outside_a_transaction_rise_and_leave_the_connection_idle() -> None:
+    now = timezone.now()
+    first, second = services.next_number(now), services.next_number(now)
+    assert first[:10] == second[:10] and int(second[10:]) == int(first[10:]) + 1
+    if connection.vendor == "postgresql":
+        idle = psycopg.pq.TransactionStatus.IDLE
+        assert connection.connection.info.transaction_status == idle
+        # A failing statement leaves no transaction open behind it (its BEGIN is rolled back).
+        with pytest.raises(ProgrammingError):
+            services._advance_counter_async("UPDATE no_such_table SET last = 1 WHERE day = %s", now.date())
+        assert connection.connection.info.transaction_status == idle
+        assert services.next_number(now)[10:] == f"{int(second[10:]) + 1:05d}"

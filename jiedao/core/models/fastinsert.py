@@ -12,6 +12,9 @@ Everything else about `save()` stays Django's: the pre/post-save signals (histor
 taken whenever this shortcut would differ from it: a value that is an expression (`Now()`, a database
 default), a field with its own placeholder (geometry), a returned column with a converter, a raw save, or a
 database that cannot return columns from an INSERT.
+
+On PostgreSQL, a model with history has its history row written by the same statement (`core.history`'s
+`copy_on_insert`): `WITH saved AS (INSERT … RETURNING *) INSERT INTO <history> … SELECT … FROM saved`.
 """
 
 from __future__ import annotations
@@ -21,13 +24,25 @@ from typing import Any
 
 from django.db import connections, models
 
+from jiedao.core.history import COPIED, copy_on_insert
+
 
 class _Plan:
-    __slots__ = ("returning_params", "sql")
+    __slots__ = ("insert", "returning", "returning_params", "sql", "with_cte")
 
-    def __init__(self, sql: str, returning_params: Any) -> None:
-        self.sql = sql
+    def __init__(
+        self,
+        insert: str,
+        returning_sql: str,
+        returning_params: Any,
+        returning: tuple[str, ...],
+        with_cte: bool,
+    ) -> None:
+        self.insert = insert  # without RETURNING
+        self.sql = f"{insert} {returning_sql}" if returning_sql else insert
         self.returning_params = returning_params
+        self.returning = returning  # the returned columns
+        self.with_cte = with_cte  # the database takes `WITH saved AS (INSERT …) INSERT …` (the history copy)
 
 
 _PLANS: dict[tuple[Any, ...], _Plan | None] = {}
@@ -51,11 +66,11 @@ def _build_plan(
     ops = connection.ops
     qn = ops.quote_name
     table = model._meta.db_table
-    sql = (
+    insert = (
         f"{ops.insert_statement(on_conflict=None)} {qn(table)} ({', '.join(qn(f.column) for f in fields)})"
         f" VALUES ({', '.join(['%s'] * len(fields))})"
     )
-    returning_params: Any = ()
+    returning_sql, returning_params = "", ()
     if returning_fields:
         if not connection.features.can_return_columns_from_insert:
             return None
@@ -64,9 +79,8 @@ def _build_plan(
             if ops.get_db_converters(column) or column.get_db_converters(connection):
                 return None  # a value the compiler would convert: its path
         returning_sql, returning_params = ops.return_insert_columns(returning_fields)  # type: ignore[attr-defined]
-        if returning_sql:
-            sql = f"{sql} {returning_sql}"
-    return _Plan(sql, returning_params)
+    returning = tuple(str(f.column) for f in returning_fields or ())
+    return _Plan(insert, returning_sql or "", returning_params, returning, connection.vendor == "postgresql")
 
 
 class FastInsertModel(models.Model):
@@ -91,8 +105,15 @@ class FastInsertModel(models.Model):
             if hasattr(value, "resolve_expression"):  # Now(), a database default …: the compiler's path
                 return super()._do_insert(manager, using, fields, returning_fields, raw)  # type: ignore[misc]
             params.append(field.get_db_prep_save(value, connection=connection))
+        sql = plan.sql
+        copy = copy_on_insert(self, using, plan.returning) if plan.with_cte else None
+        if copy is not None:  # the history row in the same statement (see core.history)
+            sql = f"WITH saved AS ({plan.insert} RETURNING *) {copy[0]}"
+            params += copy[1]
         with connection.cursor() as cursor:
-            cursor.execute(plan.sql, params)
+            cursor.execute(sql, params)
+            if copy is not None:
+                self.__dict__[COPIED] = "+"
             if not returning_fields:
                 return []
             return [connection.ops.fetch_returned_insert_columns(cursor, plan.returning_params)]  # type: ignore[attr-defined]
