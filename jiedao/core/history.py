@@ -20,7 +20,7 @@ copied from the saved row by the database.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.core.exceptions import FieldDoesNotExist
@@ -37,6 +37,16 @@ _RECORDS: dict[type[models.Model], HistoricalRecords] = {}
 COPIED = "_history_copied_by_insert"
 
 
+class _Copy(NamedTuple):
+    """How a model's rows are copied into its history: `head` is `INSERT INTO <history> (…) SELECT …` (the
+    row's `columns`, then the date, type, user and reason as parameters), `by_pk` adds `FROM <table> WHERE
+    pk = %s`; an INSERT's own copy adds `FROM saved` (copy_on_insert)."""
+
+    head: str
+    columns: frozenset[str]
+    by_pk: str
+
+
 class BuiltOnceHistoryManager(HistoryManager):
     @classmethod
     def from_queryset(cls, queryset_class: Any, class_name: str | None = None) -> Any:
@@ -51,9 +61,7 @@ class HistoricalRecords(simple_history_models.HistoricalRecords):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("history_manager", BuiltOnceHistoryManager)
         super().__init__(*args, **kwargs)
-        self._copy_sql: dict[type[models.Model], str | None] = {}
-        self._copied_columns: dict[type[models.Model], frozenset[str]] = {}
-        self._copy_heads: dict[type[models.Model], str] = {}  # INSERT INTO <history> (…) SELECT …
+        self._copies: dict[type[models.Model], _Copy | None] = {}
 
     def finalize(self, sender: Any, **kwargs: Any) -> None:
         super().finalize(sender, **kwargs)
@@ -64,8 +72,8 @@ class HistoricalRecords(simple_history_models.HistoricalRecords):
         if instance.__dict__.pop(COPIED, None) == history_type:
             return  # the row's own INSERT wrote it (copy_on_insert)
         history_model = getattr(instance, self.manager_name).model
-        sql = self._copy_statement(type(instance), history_model) if history_type in ("+", "~") else None
-        if sql is None or instance.pk is None or self._has_listeners(history_model):
+        copy = self._copy_statement(type(instance), history_model) if history_type in ("+", "~") else None
+        if copy is None or instance.pk is None or self._has_listeners(history_model):
             super().create_historical_record(instance, history_type, using)
             return
         connection = connections[self._alias(instance, history_model, using)]
@@ -74,7 +82,7 @@ class HistoricalRecords(simple_history_models.HistoricalRecords):
             type(instance)._meta.pk.get_db_prep_value(instance.pk, connection),
         ]
         with connection.cursor() as cursor:
-            cursor.execute(sql, params)
+            cursor.execute(copy.by_pk, params)
             copied = cursor.rowcount
         if copied != 1:  # not in this database after all (another alias, a raw save): the ORM's way
             super().create_historical_record(instance, history_type, using)
@@ -111,14 +119,12 @@ class HistoricalRecords(simple_history_models.HistoricalRecords):
             or self._alias(instance, history_model, using) != using
         ):
             return None
-        connection = connections[using]
-        qn = connection.ops.quote_name
-        copied = self._copied_columns[type(instance)]
-        if any(column not in copied for column in returning):
+        if any(column not in copy.columns for column in returning):
             return None
-        sql = f"{self._copy_heads[type(instance)]} FROM saved"
+        connection = connections[using]
+        sql = f"{copy.head} FROM saved"
         if returning:
-            sql += " RETURNING " + ", ".join(qn(c) for c in returning)
+            sql += " RETURNING " + ", ".join(connection.ops.quote_name(c) for c in returning)
         return sql, self._history_params(instance, "+", history_model, using, connection)
 
     @staticmethod
@@ -127,14 +133,14 @@ class HistoricalRecords(simple_history_models.HistoricalRecords):
             history_model
         ) or post_create_historical_record.has_listeners(history_model)
 
-    def _copy_statement(self, model: type[models.Model], history_model: type[models.Model]) -> str | None:
-        if model not in self._copy_sql:
-            self._copy_sql[model] = self._build_copy_statement(model, history_model)
-        return self._copy_sql[model]
+    def _copy_statement(self, model: type[models.Model], history_model: type[models.Model]) -> _Copy | None:
+        if model not in self._copies:
+            self._copies[model] = self._build_copy_statement(model, history_model)
+        return self._copies[model]
 
     def _build_copy_statement(
         self, model: type[models.Model], history_model: type[models.Model]
-    ) -> str | None:
+    ) -> _Copy | None:
         """The INSERT … SELECT that copies one row of `model` into its history, or None where simple-history's
         own path is needed."""
         if self.m2m_fields or self.user_id_field is not None or model._meta.pk is None:
@@ -163,16 +169,14 @@ class HistoricalRecords(simple_history_models.HistoricalRecords):
         covered = set(copied) | {_column(history_model, n) for n in own}
         if any(f.column not in covered for f in history_model._meta.concrete_fields):
             return None  # history fields of its own (bases, extra fields): simple-history fills them
-        self._copied_columns[model] = frozenset(copied)
         qn = connections[router.db_for_write(history_model)].ops.quote_name
         order = ["history_date", "history_type", "history_user", "history_change_reason"]
         extra = [_column(history_model, n) for n in order]
         columns = ", ".join(qn(c) for c in [*copied, *extra])
         selected = ", ".join([*(qn(c) for c in copied), "%s", "%s", "%s", "%s"])
-        head = self._copy_heads[model] = (
-            f"INSERT INTO {qn(history_model._meta.db_table)} ({columns}) SELECT {selected}"
-        )
-        return f"{head} FROM {qn(model._meta.db_table)} WHERE {qn(str(model._meta.pk.column))} = %s"
+        head = f"INSERT INTO {qn(history_model._meta.db_table)} ({columns}) SELECT {selected}"
+        by_pk = f"{head} FROM {qn(model._meta.db_table)} WHERE {qn(str(model._meta.pk.column))} = %s"
+        return _Copy(head, frozenset(copied), by_pk)
 
 
 def _column(model: type[models.Model], name: str) -> str:
